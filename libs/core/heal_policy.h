@@ -1,0 +1,81 @@
+// HealPolicy: every knob of a heal, in one validated value.
+//
+// The coordinator owns the fleet's policy and operators change it with `reflexctl policy set`;
+// reflex-sim gives each healed arm a copy. A policy is a plain value (copy it; no locking).
+// Set() validates a key and a value given as text and refuses an unknown key or an out-of-range
+// value with the reason, so a bad `policy set` never reaches a healer.
+//
+// Units: learning rates are Adam step sizes; rates are fractions in [0, 1]; z values are in
+// standard deviations; weights are dimensionless multipliers of their loss terms.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace reflex {
+
+enum class HealMode { kAuto, kManual, kFrozen };
+const char* HealModeName(HealMode mode);
+
+struct HealPolicy {
+  // --- When to heal (used by whoever triggers heals: coordinator, reflex-sim) ---
+  HealMode mode = HealMode::kAuto;
+  double fidi_threshold = 1.0;        // FIDI max z above which drift is declared
+  double conflict_threshold = 0.30;   // rule-conflict rate (conflicts / rows) that also triggers a heal
+  double prior_shift_threshold = 0.05;// |EM prior - training prior| that also triggers a heal
+  int min_rows = 300;                 // rows in the recent window before a heal may run
+  int cooldown_batches = 0;           // batches to wait after a heal before the next one
+  int window_rows = 500;              // most recent rows a heal learns from
+
+  // --- Optimisation ---
+  int steps = 5;                 // Adam steps of the gradient terms (label, rule, entropy, moment)
+  double lr = 0.003;
+  int distill_steps = 30;        // Adam steps when a closed-form target (alignment, prior) is distilled
+  double distill_lr = 0.01;
+
+  // --- Loss weights ---
+  double w_label = 1.0;          // BCE on labelled rows
+  double label_pos_weight = -1;  // < 0: the original's conditional weight; otherwise a fixed weight
+  double w_rule = 0.5;           // BCE toward weak labels of trusted rules
+  double w_entropy = 0.0;        // entropy minimisation on confident rows
+  double entropy_filter = 0.4;   // only rows with entropy (nats) below this count in the entropy term
+  double w_moment = 0.0;         // pull adapter-output mean/var toward clean calibration moments
+  double w_distill = 1.0;        // regression toward the closed-form target
+  double w_proximal = 0.01;      // L2 toward the parent adapter
+
+  // --- Shift diagnosis ---
+  double align_min_shift = 0.25;     // realign a feature when |mean shift| / sigma or |log std ratio| exceeds this
+  double mixture_tolerance_z = 4.0;  // label shift only if the class-mixture fit's worst residual z is below this
+  double max_prior = 0.5;            // a prior estimate above this is implausible: not label shift
+  double em_agreement = 0.15;        // EM prior and mixture weight must agree within this
+  double rule_trust_tolerance = 0.15;// a rule is trusted when its firing rate is within this of the expected rate
+
+  // --- Validation gate ---
+  double min_positive_rate = 0.0;
+  double max_positive_rate = 0.5;
+  double positive_rate_tolerance = 0.5;  // label-free: |rate - expected| <= max(0.05, tolerance * expected)
+  double max_moment_ratio = 1.05;        // candidate's moment distance <= current's * this (covariate heals)
+  double max_rule_agreement_drop = 0.10; // trusted-rule agreement may drop at most this much
+  double max_label_loss_ratio = 1.02;    // labelled: held-out loss <= current's * this
+  double holdout_fraction = 0.2;         // labelled rows kept out of training to validate on
+
+  // --- Health and rollback ---
+  double rollback_f1_drop = 0.08;
+  double rollback_accuracy_drop = 0.10;
+  int rollback_window = 5;
+  int drift_gone_batches = 5;  // batches with FIDI below threshold before label-free arms return to v0
+
+  // Sets one key from text. Unknown key or invalid value -> InvalidArgument naming both and why.
+  Status Set(const std::string& key, const std::string& value);
+  // Every key with its current value as text, sorted by key.
+  std::map<std::string, std::string> ToMap() const;
+  // The names of all keys.
+  static std::vector<std::string> Keys();
+  // Checks cross-field constraints (min <= max, ...).
+  Status Validate() const;
+};
+
+}  // namespace reflex

@@ -1,0 +1,122 @@
+#include "core/health_monitor.h"
+
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+namespace reflex {
+
+namespace {
+
+double Mean(const std::deque<double>& values) {
+  if (values.empty()) return 0;
+  return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+}
+
+void PushWindowed(std::deque<double>* values, double value, size_t window) {
+  if (!std::isfinite(value)) return;
+  values->push_back(value);
+  while (values->size() > window) values->pop_front();
+}
+
+// "mean accuracy 0.610 over 5 batches is 0.120 below baseline 0.730 (limit 0.100)"
+std::string Describe(const char* metric, double mean, size_t batches, double baseline,
+                     double limit) {
+  const double drop = baseline - mean;
+  char text[200];
+  if (drop > limit) {
+    std::snprintf(text, sizeof(text),
+                  "mean %s %.3f over %zu batches is %.3f below baseline %.3f (limit %.3f)", metric,
+                  mean, batches, drop, baseline, limit);
+  } else {
+    std::snprintf(text, sizeof(text),
+                  "mean %s %.3f over %zu batches is within %.3f of baseline %.3f", metric, mean,
+                  batches, limit, baseline);
+  }
+  return text;
+}
+
+}  // namespace
+
+const char* HealthVerdictName(HealthVerdict verdict) {
+  switch (verdict) {
+    case HealthVerdict::kHealthy: return "healthy";
+    case HealthVerdict::kDegraded: return "degraded";
+    case HealthVerdict::kInsufficientData: return "insufficient data";
+  }
+  return "unknown";
+}
+
+HealthMonitor::HealthMonitor(HealthConfig config) : config_(config) {
+  if (config_.window == 0) config_.window = 1;
+}
+
+void HealthMonitor::SetBaseline(double accuracy, double f1) {
+  has_baseline_ = true;
+  baseline_accuracy_ = accuracy;
+  baseline_f1_ = f1;
+  accuracy_.clear();
+  f1_.clear();
+}
+
+void HealthMonitor::Observe(double accuracy, double f1) {
+  PushWindowed(&accuracy_, accuracy, config_.window);
+  PushWindowed(&f1_, f1, config_.window);
+}
+
+double HealthMonitor::mean_accuracy() const { return Mean(accuracy_); }
+double HealthMonitor::mean_f1() const { return Mean(f1_); }
+
+bool HealthMonitor::AccuracyDegraded() const {
+  return accuracy_.size() == config_.window &&
+         mean_accuracy() < baseline_accuracy_ - config_.accuracy_drop;
+}
+
+bool HealthMonitor::F1Degraded() const {
+  return std::isfinite(baseline_f1_) && f1_.size() == config_.window &&
+         mean_f1() < baseline_f1_ - config_.f1_drop;
+}
+
+HealthVerdict HealthMonitor::Check() const {
+  if (!has_baseline_) return HealthVerdict::kInsufficientData;
+  if (AccuracyDegraded() || F1Degraded()) return HealthVerdict::kDegraded;
+  if (accuracy_.size() < config_.window) return HealthVerdict::kInsufficientData;
+  return HealthVerdict::kHealthy;
+}
+
+std::string HealthMonitor::Explain() const {
+  if (!has_baseline_) return "no baseline set for the current version";
+  const bool accuracy_full = accuracy_.size() == config_.window;
+  const bool f1_full = f1_.size() == config_.window && std::isfinite(baseline_f1_);
+  if (!accuracy_full && !F1Degraded()) {
+    return "only " + std::to_string(accuracy_.size()) + " of " +
+           std::to_string(config_.window) + " batches observed since the baseline";
+  }
+  std::string accuracy_part;
+  if (accuracy_full) {
+    accuracy_part = Describe("accuracy", mean_accuracy(), accuracy_.size(), baseline_accuracy_,
+                             config_.accuracy_drop);
+  }
+  std::string f1_part;
+  if (f1_full) {
+    f1_part = Describe("f1", mean_f1(), f1_.size(), baseline_f1_, config_.f1_drop);
+  } else {
+    f1_part = "f1 has " + std::to_string(f1_.size()) + " of " + std::to_string(config_.window) +
+              " defined values";
+  }
+  // Lead with what triggered the verdict.
+  if (F1Degraded() && !AccuracyDegraded()) {
+    return accuracy_part.empty() ? f1_part : f1_part + "; " + accuracy_part;
+  }
+  return accuracy_part + "; " + f1_part;
+}
+
+void HealthMonitor::Reset() {
+  has_baseline_ = false;
+  baseline_accuracy_ = 0;
+  baseline_f1_ = 0;
+  accuracy_.clear();
+  f1_.clear();
+}
+
+}  // namespace reflex

@@ -1,0 +1,68 @@
+// The rollback trigger of the original experiment: labelled metrics of recent batches compared
+// with the metrics the current version had when it went live.
+//
+// SetBaseline() records the accuracy and F1 of the version that just went live. Observe() adds
+// one labelled batch. Check() says kDegraded when, over the last `window` batches, the mean
+// accuracy fell more than `accuracy_drop` below the baseline or the mean F1 fell more than
+// `f1_drop` below it; kInsufficientData until there is a baseline and `window` batches.
+// Accuracy and F1 are windowed separately: a non-finite value (F1 of a batch with no positives,
+// when the caller reports it as NaN) is not recorded, and the F1 test waits for `window` finite
+// F1 values while the accuracy test may already decide.
+//
+// Ownership: a plain value. Thread-safety: none; one owner (the coordinator) calls it.
+// Units: accuracy, F1 and the drops are fractions in [0, 1]; window counts batches (at least 1;
+// a configured 0 is treated as 1).
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <string>
+
+namespace reflex {
+
+struct HealthConfig {
+  double f1_drop = 0.08;
+  double accuracy_drop = 0.10;
+  size_t window = 5;
+};
+
+enum class HealthVerdict { kHealthy, kDegraded, kInsufficientData };
+
+const char* HealthVerdictName(HealthVerdict verdict);  // "healthy", "degraded", ...
+
+class HealthMonitor {
+ public:
+  explicit HealthMonitor(HealthConfig config = {});
+
+  // Performance when the current version went live; clears the window.
+  void SetBaseline(double accuracy, double f1);
+  // One batch's labelled metrics.
+  void Observe(double accuracy, double f1);
+  // See the header comment.
+  HealthVerdict Check() const;
+  // One line saying why Check() answers what it does, e.g.
+  // "mean accuracy 0.610 over 5 batches is 0.120 below baseline 0.730 (limit 0.100)".
+  std::string Explain() const;
+  // Forgets the baseline and the window.
+  void Reset();
+
+  const HealthConfig& config() const { return config_; }
+  bool has_baseline() const { return has_baseline_; }
+  size_t accuracy_observations() const { return accuracy_.size(); }  // at most window
+  size_t f1_observations() const { return f1_.size(); }              // at most window
+  double mean_accuracy() const;  // over the window; 0 when empty
+  double mean_f1() const;        // over the window; 0 when empty
+
+ private:
+  bool AccuracyDegraded() const;
+  bool F1Degraded() const;
+
+  HealthConfig config_;
+  bool has_baseline_ = false;
+  double baseline_accuracy_ = 0;
+  double baseline_f1_ = 0;
+  std::deque<double> accuracy_;  // newest at the back, at most config_.window
+  std::deque<double> f1_;
+};
+
+}  // namespace reflex

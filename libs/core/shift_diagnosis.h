@@ -1,0 +1,67 @@
+// Shift diagnosis: tells covariate drift from label shift before a heal, and computes the
+// closed-form correction each one calls for (DESIGN.md §3).
+//
+// - Label shift (the positive rate moves, class-conditional inputs do not): the drifted feature
+//   moments are a re-weighted mixture of the clean class-conditional moments. Correction: the
+//   new prior, re-estimated by EM on the anchor model's posteriors (or read off the labels).
+// - Covariate drift: any other moment change. Correction: per-feature re-standardisation of each
+//   drifted feature to its clean calibration mean and standard deviation.
+// Each correction hurts in the other's case, hence the diagnosis.
+//
+// Pure functions over plain values; thread-compatible. Units: z values in standard deviations,
+// priors and rates as fractions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/heal_policy.h"
+#include "core/welford.h"
+
+namespace reflex {
+
+// Clean statistics captured once at calibration time, from labelled clean data.
+struct CleanCalibration {
+  FeatureStats all;      // per-feature stats over all clean rows
+  FeatureStats class0;   // negatives only
+  FeatureStats class1;   // positives only
+  double train_prior = 0;          // fraction of positives in the clean data
+  double clean_positive_rate = 0;  // fraction the deployed model flags on clean data
+};
+
+enum class ShiftKind { kNone, kCovariate, kLabel };
+const char* ShiftKindName(ShiftKind kind);
+
+// x'[f] = x[f] * scale + offset for each listed feature; other features unchanged.
+struct FeatureAlignment {
+  std::vector<size_t> features;
+  std::vector<double> scale;
+  std::vector<double> offset;
+  bool empty() const { return features.empty(); }
+  void Apply(float* rows, size_t n_rows, size_t dims) const;
+};
+
+struct ShiftDiagnosis {
+  ShiftKind kind = ShiftKind::kNone;
+  double prior = 0;               // label shift: the new prior; otherwise the training prior
+  FeatureAlignment alignment;     // covariate drift: the re-standardisation
+  double mixture_weight = -1;     // label-free: best class-mixture weight (-1 when not computed)
+  double mixture_z = -1;          // label-free: worst standardised residual of that fit
+  double em_prior = -1;           // label-free: EM estimate on the anchor posteriors
+  std::string explanation;        // one line a person can read
+};
+
+// rows: the recent window (n_rows x dims, row-major). labels: per row 0/1, or -1 when unknown;
+// nullptr when no row is labelled. anchor_probs: the deployed (version 0) model's probabilities on
+// the rows, used by EM. Needs at least 2 rows.
+ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, size_t n_rows,
+                             size_t dims, const int8_t* labels, const float* anchor_probs,
+                             const HealPolicy& policy);
+
+// Re-standardisation of every feature whose mean moved by more than `min_shift` clean standard
+// deviations or whose log standard-deviation ratio exceeds `min_shift`.
+FeatureAlignment ComputeAlignment(const FeatureStats& clean, const FeatureStats& drifted,
+                                  double min_shift);
+
+}  // namespace reflex

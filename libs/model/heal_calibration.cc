@@ -1,0 +1,58 @@
+#include "model/heal_calibration.h"
+
+#include "model/model_parts.h"
+
+namespace reflex {
+
+Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, const uint8_t* labels,
+                                  const RuleSet* rules) {
+  if (rows.rows < 2) return Status::InvalidArgument("calibration needs at least 2 clean rows");
+  if (rows.cols != model.input_dims()) {
+    return Status::InvalidArgument("calibration rows have " + std::to_string(rows.cols) +
+                                   " features, the model takes " + std::to_string(model.input_dims()));
+  }
+  HealCalibration cal;
+  const size_t dims = rows.cols;
+  cal.clean.all = FeatureStats(dims);
+  cal.clean.class0 = FeatureStats(dims);
+  cal.clean.class1 = FeatureStats(dims);
+  size_t positives = 0;
+  for (size_t r = 0; r < rows.rows; ++r) {
+    const float* row = rows.data + r * dims;
+    cal.clean.all.AddRow(row);
+    (labels[r] ? cal.clean.class1 : cal.clean.class0).AddRow(row);
+    positives += labels[r] ? 1 : 0;
+  }
+  cal.clean.train_prior = static_cast<double>(positives) / rows.rows;
+  try {
+    torch::InferenceMode guard;
+    const HealableModel::Parts& parts = model.parts();
+    AdapterTensors v0 = ToTensors(model.initial_adapter(), false);
+    torch::Tensor out = AdapterForward(v0, parts.Backbone(BatchTensor(rows)));
+    torch::Tensor probs = torch::sigmoid(parts.HeadLogit(out));
+    cal.clean.clean_positive_rate = (probs > 0.5).to(torch::kFloat64).mean().item<double>();
+    torch::Tensor mean = out.mean(0).to(torch::kFloat64).contiguous();
+    torch::Tensor var = out.var(0, /*unbiased=*/false).to(torch::kFloat64).contiguous();
+    cal.output_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
+    cal.output_var.assign(var.data_ptr<double>(), var.data_ptr<double>() + var.numel());
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("calibration: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+  if (rules != nullptr) {
+    for (size_t k = 0; k < rules->size(); ++k) {
+      size_t fired = 0, fired0 = 0, fired1 = 0;
+      for (size_t r = 0; r < rows.rows; ++r) {
+        if (!rules->Fires(k, rows.data + r * dims)) continue;
+        ++fired;
+        (labels[r] ? fired1 : fired0) += 1;
+      }
+      size_t n1 = positives, n0 = rows.rows - positives;
+      cal.rule_fire.push_back(static_cast<double>(fired) / rows.rows);
+      cal.rule_fire_class0.push_back(n0 ? static_cast<double>(fired0) / n0 : 0.0);
+      cal.rule_fire_class1.push_back(n1 ? static_cast<double>(fired1) / n1 : 0.0);
+    }
+  }
+  return cal;
+}
+
+}  // namespace reflex

@@ -1,0 +1,247 @@
+#include "model/healable_model.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/checksum.h"
+#include "model/model_parts.h"
+
+namespace reflex {
+
+// ---- adapter tensors -------------------------------------------------------------------
+
+AdapterTensors ToTensors(const AdapterVersion& adapter, bool requires_grad) {
+  const AdapterLayout layout(adapter.dims);
+  const int64_t w = adapter.dims.width, h = adapter.dims.hidden;
+  auto slice = [&](size_t offset, std::vector<int64_t> shape) {
+    int64_t count = 1;
+    for (int64_t s : shape) count *= s;
+    torch::Tensor t = torch::empty(shape, torch::kFloat32);
+    std::memcpy(t.data_ptr<float>(), adapter.weights.data() + offset, sizeof(float) * count);
+    return t.set_requires_grad(requires_grad);
+  };
+  AdapterTensors t;
+  t.w1 = slice(layout.w1, {h, w});
+  t.b1 = slice(layout.b1, {h});
+  t.w2 = slice(layout.w2, {w, h});
+  t.b2 = slice(layout.b2, {w});
+  t.scale = slice(layout.scale, {1});
+  return t;
+}
+
+std::vector<float> FlattenTensors(const AdapterTensors& t) {
+  std::vector<float> out;
+  for (const torch::Tensor& p : t.list()) {
+    torch::Tensor c = p.detach().to(torch::kCPU).contiguous();
+    out.insert(out.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  }
+  return out;
+}
+
+torch::Tensor AdapterForward(const AdapterTensors& a, const torch::Tensor& x) {
+  torch::Tensor hidden = torch::tanh(torch::addmm(a.b1, x, a.w1.t()));
+  return x + a.scale * torch::mm(hidden, a.w2.t()) + a.b2;
+}
+
+torch::Tensor BatchTensor(BatchView rows) {
+  return torch::from_blob(const_cast<float*>(rows.data),
+                          {static_cast<int64_t>(rows.rows), static_cast<int64_t>(rows.cols)},
+                          torch::kFloat32);
+}
+
+// ---- frozen parts ----------------------------------------------------------------------
+
+torch::Tensor HealableModel::Parts::Backbone(const torch::Tensor& x) const {
+  if (torchscript) return ts_backbone->forward({x}).toTensor();
+  return mlp_backbone.ptr()->forward(x);
+}
+
+torch::Tensor HealableModel::Parts::HeadLogit(const torch::Tensor& h) const {
+  torch::Tensor out = torchscript ? ts_head->forward({h}).toTensor() : mlp_head.ptr()->forward(h);
+  out = out.reshape({-1});
+  if (head_outputs_probability) out = torch::logit(out, 1e-6);
+  return out;
+}
+
+std::vector<torch::Tensor> HealableModel::Parts::FrozenParameters() const {
+  std::vector<torch::Tensor> out;
+  if (torchscript) {
+    for (const auto& p : ts_backbone->parameters()) out.push_back(p);
+    for (const auto& p : ts_head->parameters()) out.push_back(p);
+  } else {
+    for (const auto& p : mlp_backbone->parameters()) out.push_back(p);
+    for (const auto& p : mlp_head->parameters()) out.push_back(p);
+  }
+  return out;
+}
+
+namespace {
+
+AdapterVersion IdentityAdapter(uint32_t width, uint32_t hidden, uint64_t seed) {
+  AdapterVersion a;
+  a.dims = {width, hidden};
+  const AdapterLayout layout(a.dims);
+  a.weights.assign(layout.total, 0.0f);
+  // W1 small and random so gradients reach it once W2 moves; W2 = 0 and b2 = 0 make y = x.
+  torch::Generator gen = at::detail::createCPUGenerator(seed);
+  torch::Tensor w1 = torch::randn({static_cast<int64_t>(hidden), static_cast<int64_t>(width)}, gen) *
+                     (1.0 / std::sqrt(static_cast<double>(width)));
+  std::memcpy(a.weights.data() + layout.w1, w1.data_ptr<float>(), sizeof(float) * w1.numel());
+  a.weights[layout.scale] = 0.1f;
+  a.Seal();
+  return a;
+}
+
+}  // namespace
+
+HealableModel::HealableModel(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+HealableModel::~HealableModel() = default;
+
+Result<std::shared_ptr<HealableModel>> HealableModel::CreateMlp(std::vector<std::string> feature_names,
+                                                                uint64_t seed, uint32_t width) {
+  if (feature_names.empty()) return Status::InvalidArgument("CreateMlp: the model needs at least one input feature");
+  if (width == 0) return Status::InvalidArgument("CreateMlp: width must be positive");
+  try {
+    auto parts = std::make_unique<Parts>();
+    parts->spec.feature_names = std::move(feature_names);
+    parts->spec.width = width;
+    parts->spec.adapter_hidden = width;
+    parts->spec.source = "builtin-mlp";
+    torch::manual_seed(seed);
+    const int64_t in = static_cast<int64_t>(parts->spec.feature_names.size());
+    parts->mlp_backbone = torch::nn::Sequential(torch::nn::Linear(in, width), torch::nn::ReLU(),
+                                                torch::nn::Linear(width, width), torch::nn::ReLU());
+    parts->mlp_head = torch::nn::Linear(width, 1);
+    parts->initial = IdentityAdapter(width, width, seed + 1);
+    return std::shared_ptr<HealableModel>(new HealableModel(std::move(parts)));
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("CreateMlp: LibTorch failed: ") + e.what());
+  }
+}
+
+Result<std::shared_ptr<HealableModel>> HealableModel::LoadTorchScript(const std::string& manifest_path) {
+  namespace fs = std::filesystem;
+  std::ifstream in(manifest_path);
+  if (!in) return Status::IoError(manifest_path + ": cannot open the model manifest");
+  nlohmann::json m;
+  try {
+    in >> m;
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(manifest_path + ": not valid JSON: " + e.what());
+  }
+  auto parts = std::make_unique<Parts>();
+  fs::path dir = fs::path(manifest_path).parent_path();
+  std::string backbone_file, head_file;
+  try {
+    parts->spec.feature_names = m.at("feature_names").get<std::vector<std::string>>();
+    parts->spec.width = m.at("width").get<uint32_t>();
+    parts->spec.adapter_hidden = m.value("adapter_hidden", parts->spec.width);
+    backbone_file = (dir / m.at("backbone").get<std::string>()).string();
+    head_file = (dir / m.at("head").get<std::string>()).string();
+    std::string head_output = m.value("head_output", std::string("logit"));
+    if (head_output != "logit" && head_output != "probability") {
+      return Status::InvalidArgument(manifest_path + ": head_output must be 'logit' or 'probability', found '" +
+                                     head_output + "'");
+    }
+    parts->head_outputs_probability = head_output == "probability";
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(manifest_path + ": missing or mistyped field: " + e.what());
+  }
+  if (parts->spec.feature_names.empty() || parts->spec.width == 0 || parts->spec.adapter_hidden == 0) {
+    return Status::InvalidArgument(manifest_path + ": feature_names, width and adapter_hidden must be non-empty/positive");
+  }
+  parts->spec.source = manifest_path;
+  parts->torchscript = true;
+  for (const auto& [file, slot] : {std::pair{backbone_file, &parts->ts_backbone}, std::pair{head_file, &parts->ts_head}}) {
+    if (!fs::exists(file)) return Status::IoError(file + ": TorchScript file not found (named by " + manifest_path + ")");
+    try {
+      *slot = std::make_shared<torch::jit::Module>(torch::jit::load(file));
+      (*slot)->eval();
+      for (auto p : (*slot)->parameters()) p.set_requires_grad(false);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(file + ": cannot load TorchScript: " + std::string(e.what()).substr(0, 300));
+    }
+  }
+  // Shape check: a probe row must flow through as [1, in] -> [1, width] -> one output.
+  try {
+    torch::NoGradGuard no_grad;
+    torch::Tensor probe = torch::zeros({2, static_cast<int64_t>(parts->spec.feature_names.size())});
+    torch::Tensor h = parts->Backbone(probe);
+    if (h.dim() != 2 || h.size(0) != 2 || h.size(1) != parts->spec.width) {
+      return Status::InvalidArgument(backbone_file + ": backbone maps [2, " +
+                                     std::to_string(parts->spec.feature_names.size()) + "] to " +
+                                     c10::str(h.sizes()) + ", expected [2, " + std::to_string(parts->spec.width) + "]");
+    }
+    torch::Tensor out = parts->HeadLogit(h);
+    if (out.numel() != 2) {
+      return Status::InvalidArgument(head_file + ": head must give one output per row; gave " +
+                                     std::to_string(out.numel()) + " for 2 rows");
+    }
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(manifest_path + ": model does not accept rows of " +
+                                   std::to_string(parts->spec.feature_names.size()) + " features: " +
+                                   std::string(e.what()).substr(0, 300));
+  }
+  parts->initial = IdentityAdapter(parts->spec.width, parts->spec.adapter_hidden, 7);
+  return std::shared_ptr<HealableModel>(new HealableModel(std::move(parts)));
+}
+
+const ModelSpec& HealableModel::spec() const { return parts_->spec; }
+AdapterDims HealableModel::adapter_dims() const { return parts_->initial.dims; }
+const AdapterVersion& HealableModel::initial_adapter() const { return parts_->initial; }
+
+Result<std::shared_ptr<const CompiledAdapter>> HealableModel::Compile(const AdapterVersion& adapter) const {
+  if (adapter.dims != adapter_dims()) {
+    return Status::InvalidArgument("adapter version " + std::to_string(adapter.version) + " has dims " +
+                                   std::to_string(adapter.dims.width) + "x" + std::to_string(adapter.dims.hidden) +
+                                   ", the model needs " + std::to_string(adapter_dims().width) + "x" +
+                                   std::to_string(adapter_dims().hidden));
+  }
+  REFLEX_RETURN_IF_ERROR(adapter.Verify());
+  try {
+    return std::shared_ptr<const CompiledAdapter>(
+        std::make_shared<CompiledAdapter>(ToTensors(adapter, false), adapter.version));
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("compiling adapter: LibTorch failed: ") + e.what());
+  }
+}
+
+Status HealableModel::Score(const CompiledAdapter& adapter, BatchView rows, float* probs) const {
+  if (rows.cols != input_dims()) {
+    return Status::InvalidArgument("score: rows have " + std::to_string(rows.cols) + " features, the model takes " +
+                                   std::to_string(input_dims()));
+  }
+  if (rows.rows == 0) return Status();
+  try {
+    torch::InferenceMode guard;
+    torch::Tensor p = torch::sigmoid(parts_->HeadLogit(AdapterForward(adapter.tensors(), parts_->Backbone(BatchTensor(rows)))));
+    p = p.contiguous();
+    std::memcpy(probs, p.data_ptr<float>(), sizeof(float) * rows.rows);
+    return Status();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("score: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+}
+
+Result<std::vector<float>> HealableModel::Score(const AdapterVersion& adapter, BatchView rows) const {
+  Result<std::shared_ptr<const CompiledAdapter>> compiled = Compile(adapter);
+  if (!compiled.ok()) return compiled.status();
+  std::vector<float> probs(rows.rows);
+  REFLEX_RETURN_IF_ERROR(Score(**compiled, rows, probs.data()));
+  return probs;
+}
+
+uint64_t HealableModel::FrozenFingerprint() const {
+  uint64_t h = Fnv1a64(nullptr, 0);
+  for (const torch::Tensor& p : parts_->FrozenParameters()) {
+    torch::Tensor c = p.detach().contiguous();
+    h = Fnv1a64(c.data_ptr(), c.numel() * c.element_size(), h);
+  }
+  return h;
+}
+
+}  // namespace reflex

@@ -1,0 +1,83 @@
+// HealableModel: frozen backbone -> ReflexiveLayer (the adapter) -> frozen head -> p(positive).
+//
+//   y = x + scale * W2 * tanh(W1 * x + b1) + b2        (the adapter; scale initialised to 0.1)
+//
+// The backbone and head are either the built-in MLP of the original experiment
+// (in -> 64 -> 64 ReLU; head 64 -> 1, sigmoid) or TorchScript files exported by
+// tools/export_model.py. Only adapter weights ever change after deployment, and they live
+// outside the model: each AdapterVersion (core/adapter_version.h) is compiled once into an
+// immutable CompiledAdapter, and Score() takes the adapter to use, so a request is scored by
+// exactly one version and swapping versions never touches the model.
+//
+// Ownership: shared (std::shared_ptr<const HealableModel>) by engines, healers and tools.
+// Thread-safety: after construction and training, all const methods are safe to call
+// concurrently. Training (trainer.h) mutates it and must finish before it is shared.
+// Units: rows are float32 feature vectors in the manifest's column order; outputs are
+// probabilities in [0, 1].
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/adapter_version.h"
+#include "core/status.h"
+
+namespace reflex {
+
+// A read-only row-major batch: rows x cols floats at data. Does not own the memory.
+struct BatchView {
+  const float* data = nullptr;
+  size_t rows = 0;
+  size_t cols = 0;
+};
+
+struct ModelSpec {
+  std::vector<std::string> feature_names;  // input columns, in order
+  uint32_t width = 64;                     // backbone output = adapter width
+  uint32_t adapter_hidden = 64;            // tanh units inside the adapter
+  std::string source;                      // "builtin-mlp" or the manifest path
+};
+
+// An adapter version turned into tensors once; immutable and shareable between threads.
+class CompiledAdapter;
+
+class HealableModel {
+ public:
+  struct Parts;  // LibTorch internals, defined in model_parts.h (libs/model only)
+
+  // The built-in MLP, randomly initialised from `seed`, adapter at identity (W2 = 0, b2 = 0).
+  static Result<std::shared_ptr<HealableModel>> CreateMlp(std::vector<std::string> feature_names,
+                                                          uint64_t seed, uint32_t width = 64);
+  // Backbone and head from TorchScript files named by a manifest written by tools/export_model.py.
+  // The adapter starts at identity. Errors name the file and what is wrong (missing, shape).
+  static Result<std::shared_ptr<HealableModel>> LoadTorchScript(const std::string& manifest_path);
+
+  ~HealableModel();
+  HealableModel(const HealableModel&) = delete;
+  HealableModel& operator=(const HealableModel&) = delete;
+
+  const ModelSpec& spec() const;
+  size_t input_dims() const { return spec().feature_names.size(); }
+  AdapterDims adapter_dims() const;
+  // Version 0: the adapter the model was deployed with.
+  const AdapterVersion& initial_adapter() const;
+
+  // Fails (InvalidArgument) when dims do not match or Verify() fails.
+  Result<std::shared_ptr<const CompiledAdapter>> Compile(const AdapterVersion& adapter) const;
+  // Writes rows.rows probabilities to probs. rows.cols must equal input_dims().
+  Status Score(const CompiledAdapter& adapter, BatchView rows, float* probs) const;
+  Result<std::vector<float>> Score(const AdapterVersion& adapter, BatchView rows) const;
+  // A hash of every frozen (backbone and head) parameter's bytes: equal before and after heals.
+  uint64_t FrozenFingerprint() const;
+
+  Parts& parts() { return *parts_; }
+  const Parts& parts() const { return *parts_; }
+
+ private:
+  explicit HealableModel(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace reflex

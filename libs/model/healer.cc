@@ -1,0 +1,293 @@
+#include "model/healer.h"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "core/label_shift.h"
+#include "core/validation_gate.h"
+#include "model/model_parts.h"
+
+namespace reflex {
+
+namespace F = torch::nn::functional;
+
+std::map<std::string, double> HealReport::Metrics() const {
+  return {{"steps", static_cast<double>(steps_run)},
+          {"loss_first", loss_first},
+          {"loss_last", loss_last},
+          {"positive_rate", candidate_positive_rate},
+          {"parent_positive_rate", current_positive_rate},
+          {"expected_positive_rate", expected_positive_rate},
+          {"estimated_prior", diagnosis.prior},
+          {"trusted_rules", static_cast<double>(trusted_rules)},
+          {"distrusted_rules", static_cast<double>(distrusted_rules)},
+          {"labelled_rows", static_cast<double>(labelled_rows)},
+          {"duration_ms", duration_ms}};
+}
+
+bool CudaAvailable() {
+  try {
+    return torch::cuda::is_available();
+  } catch (...) {
+    return false;
+  }
+}
+
+namespace {
+
+// The original's conditional positive weight, or the policy's fixed weight.
+double PositiveWeight(const HealPolicy& policy, double positive_fraction) {
+  if (policy.label_pos_weight >= 0) return policy.label_pos_weight;
+  if (positive_fraction < 0.10) return 1.0;
+  return std::min(2.0 + (positive_fraction - 0.10) * 10.0, 4.0);
+}
+
+// Distance of adapter-output moments from the clean calibration moments: squared differences of
+// per-dimension means and standard deviations, over the mean clean variance (robust to dead units).
+double MomentDistance(const torch::Tensor& out, const torch::Tensor& clean_mean, const torch::Tensor& clean_var) {
+  torch::Tensor mean = out.mean(0), sd = out.var(0, false).sqrt();
+  torch::Tensor d = (mean - clean_mean).pow(2) + (sd - clean_var.sqrt()).pow(2);
+  return (d.mean() / clean_var.mean().clamp_min(1e-12)).item<double>();
+}
+
+struct Rows {
+  torch::Tensor x, hidden;       // [n, in], backbone output [n, width]
+  torch::Tensor labels;          // [n] float 0/1 (valid where labelled)
+  torch::Tensor train_mask, holdout_mask;  // labelled rows used to train / to validate
+  torch::Tensor weak_labels, weak_mask;    // trusted-rule labels
+};
+
+}  // namespace
+
+Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal, const HealJob& job) {
+  const auto started = std::chrono::steady_clock::now();
+  const size_t dims = model.input_dims();
+  if (job.n_rows < 2 || job.rows.size() != job.n_rows * dims) {
+    return Status::InvalidArgument("heal job: " + std::to_string(job.rows.size()) + " values for " +
+                                   std::to_string(job.n_rows) + " rows of " + std::to_string(dims) +
+                                   " features (need at least 2 rows)");
+  }
+  if (!job.labels.empty() && job.labels.size() != job.n_rows) {
+    return Status::InvalidArgument("heal job: " + std::to_string(job.labels.size()) + " labels for " +
+                                   std::to_string(job.n_rows) + " rows");
+  }
+  if (job.base.dims != model.adapter_dims()) return Status::InvalidArgument("heal job: base adapter dims do not match the model");
+  REFLEX_RETURN_IF_ERROR(job.base.Verify().WithContext("heal job base adapter"));
+
+  HealOutcome outcome;
+  HealReport& report = outcome.report;
+  const HealPolicy& policy = job.policy;
+  const HealableModel::Parts& parts = model.parts();
+  const BatchView view{job.rows.data(), job.n_rows, dims};
+  try {
+    torch::Device device = (job.use_cuda && CudaAvailable()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    report.device = device.is_cuda() ? "cuda" : "cpu";
+    // LibTorch modules stay on the CPU copy the servers use; the heal works on CPU tensors for
+    // the frozen parts and moves the adapter math to `device`.
+    // (Frozen outputs are precomputed once; only the adapter and head run per step.)
+
+    // Anchor (version 0) and parent probabilities, and the diagnosis.
+    const AdapterTensors anchor = ToTensors(model.initial_adapter(), false);
+    const AdapterTensors parent = ToTensors(job.base, false);
+    Rows r;
+    std::vector<float> anchor_probs(job.n_rows);
+    {
+      torch::NoGradGuard no_grad;
+      r.x = BatchTensor(view).clone();
+      r.hidden = parts.Backbone(r.x).detach();
+      torch::Tensor p = torch::sigmoid(parts.HeadLogit(AdapterForward(anchor, r.hidden))).contiguous();
+      std::memcpy(anchor_probs.data(), p.data_ptr<float>(), sizeof(float) * job.n_rows);
+    }
+    const int8_t* labels = job.labels.empty() ? nullptr : job.labels.data();
+    report.diagnosis = DiagnoseShift(cal.clean, job.rows.data(), job.n_rows, dims, labels, anchor_probs.data(), policy);
+    const ShiftDiagnosis& diag = report.diagnosis;
+
+    // Labelled rows, split into train and holdout.
+    std::vector<float> y(job.n_rows, 0.0f), train_mask(job.n_rows, 0.0f), hold_mask(job.n_rows, 0.0f);
+    if (labels != nullptr) {
+      std::mt19937_64 rng(job.seed);
+      std::uniform_real_distribution<double> u(0.0, 1.0);
+      for (size_t i = 0; i < job.n_rows; ++i) {
+        if (labels[i] != 0 && labels[i] != 1) continue;
+        ++report.labelled_rows;
+        y[i] = static_cast<float>(labels[i]);
+        (u(rng) < policy.holdout_fraction ? hold_mask : train_mask)[i] = 1.0f;
+      }
+    }
+    const bool labelled = report.labelled_rows >= 10;
+    r.labels = torch::tensor(y);
+    r.train_mask = torch::tensor(train_mask);
+    r.holdout_mask = torch::tensor(hold_mask);
+    if (labelled && r.holdout_mask.sum().item<float>() < 5) r.holdout_mask = r.train_mask;  // too few to split
+    double pos_fraction = 0;
+    if (labelled) pos_fraction = (r.labels * r.train_mask).sum().item<double>() / std::max(1.0f, r.train_mask.sum().item<float>());
+    const double pos_weight = PositiveWeight(policy, pos_fraction);
+
+    // Trusted rules and their weak labels.
+    std::vector<bool> trusted;
+    if (job.rules != nullptr && !job.rules->empty()) {
+      RuleSet::BatchStats fired = job.rules->Evaluate(job.rows.data(), job.n_rows, nullptr, 0.5);
+      for (size_t k = 0; k < job.rules->size(); ++k) {
+        double rate = static_cast<double>(fired.fired[k]) / job.n_rows;
+        bool ok;
+        if (labelled) {  // labels decide: the rule must be right on most labelled rows it fires on
+          size_t n = 0, right = 0;
+          const int want = job.rules->outcome(k) == RuleOutcome::kPositive ? 1 : 0;
+          for (size_t i = 0; i < job.n_rows; ++i) {
+            if ((labels[i] == 0 || labels[i] == 1) && job.rules->Fires(k, job.rows.data() + i * dims)) {
+              ++n;
+              right += labels[i] == want;
+            }
+          }
+          ok = n >= 5 && right * 2 > n;
+        } else {
+          double expected = k < cal.rule_fire.size() ? cal.rule_fire[k] : rate;
+          if (diag.kind == ShiftKind::kLabel && k < cal.rule_fire_class1.size()) {
+            expected = diag.prior * cal.rule_fire_class1[k] + (1 - diag.prior) * cal.rule_fire_class0[k];
+          }
+          ok = std::fabs(rate - expected) <= policy.rule_trust_tolerance;
+        }
+        trusted.push_back(ok);
+        (ok ? report.trusted_rules : report.distrusted_rules) += 1;
+      }
+      std::vector<int8_t> weak = job.rules->WeakLabels(job.rows.data(), job.n_rows, &trusted);
+      std::vector<float> wl(job.n_rows, 0.0f), wm(job.n_rows, 0.0f);
+      for (size_t i = 0; i < job.n_rows; ++i) {
+        if (weak[i] >= 0) { wl[i] = weak[i]; wm[i] = 1.0f; }
+      }
+      r.weak_labels = torch::tensor(wl);
+      r.weak_mask = torch::tensor(wm);
+    }
+    const bool have_weak = r.weak_mask.defined() && r.weak_mask.sum().item<float>() > 0 && policy.w_rule > 0;
+
+    // Closed-form target.
+    torch::Tensor target_prob, target_logit, target_out;
+    {
+      torch::NoGradGuard no_grad;
+      if (diag.kind == ShiftKind::kLabel) {
+        std::vector<float> t(job.n_rows);
+        for (size_t i = 0; i < job.n_rows; ++i) {
+          t[i] = static_cast<float>(AdjustPosterior(anchor_probs[i], cal.clean.train_prior, diag.prior));
+        }
+        target_prob = torch::tensor(t);
+      } else if (diag.kind == ShiftKind::kCovariate && !diag.alignment.empty()) {
+        std::vector<float> aligned = job.rows;
+        diag.alignment.Apply(aligned.data(), job.n_rows, dims);
+        torch::Tensor xa = torch::from_blob(aligned.data(), {static_cast<int64_t>(job.n_rows), static_cast<int64_t>(dims)}).clone();
+        target_out = AdapterForward(anchor, parts.Backbone(xa)).detach();
+        target_logit = parts.HeadLogit(target_out).detach();
+      }
+    }
+    const bool distill = (target_prob.defined() || target_logit.defined()) && policy.w_distill > 0;
+    const int steps = distill ? policy.distill_steps : policy.steps;
+    const double lr = distill ? policy.distill_lr : policy.lr;
+
+    // Optimise the adapter only.
+    AdapterTensors adapter = ToTensors(job.base, true);
+    std::vector<torch::Tensor> params = adapter.list();
+    torch::optim::Adam opt(params, torch::optim::AdamOptions(lr));
+    torch::Tensor clean_mean = torch::tensor(std::vector<float>(cal.output_mean.begin(), cal.output_mean.end()));
+    torch::Tensor clean_var = torch::tensor(std::vector<float>(cal.output_var.begin(), cal.output_var.end()));
+    auto label_loss = [&](const torch::Tensor& logit, const torch::Tensor& mask) {
+      torch::Tensor per_row = torch::binary_cross_entropy_with_logits(
+          logit, r.labels, {}, torch::full({1}, pos_weight), at::Reduction::None);
+      return (per_row * mask).sum() / mask.sum().clamp_min(1.0);
+    };
+    bool finite = true;
+    for (int step = 0; step < steps; ++step) {
+      torch::Tensor out = AdapterForward(adapter, r.hidden);
+      torch::Tensor logit = parts.HeadLogit(out);
+      torch::Tensor loss = torch::zeros({});
+      if (distill && target_prob.defined()) loss = loss + policy.w_distill * torch::binary_cross_entropy_with_logits(logit, target_prob);
+      if (distill && target_logit.defined()) {
+        // Regression toward the aligned representation and the logits it leads to.
+        loss = loss + policy.w_distill * ((logit - target_logit).pow(2).mean() + (out - target_out).pow(2).mean());
+      }
+      if (labelled && policy.w_label > 0) loss = loss + policy.w_label * label_loss(logit, r.train_mask);
+      if (have_weak) {
+        torch::Tensor per_row = torch::binary_cross_entropy_with_logits(logit, r.weak_labels, {}, {}, at::Reduction::None);
+        loss = loss + policy.w_rule * (per_row * r.weak_mask).sum() / r.weak_mask.sum();
+      }
+      if (policy.w_entropy > 0) {
+        torch::Tensor p = torch::sigmoid(logit).clamp(1e-6, 1 - 1e-6);
+        torch::Tensor ent = -(p * torch::log(p) + (1 - p) * torch::log(1 - p));
+        torch::Tensor keep = (ent < policy.entropy_filter).to(torch::kFloat32).detach();
+        loss = loss + policy.w_entropy * (ent * keep).sum() / keep.sum().clamp_min(1.0);
+      }
+      if (policy.w_moment > 0 && diag.kind != ShiftKind::kLabel) {
+        torch::Tensor v = clean_var.clamp_min(1e-6);
+        loss = loss + policy.w_moment * ((out.mean(0) - clean_mean).pow(2) / v +
+                                         torch::log((out.var(0, false) + 1e-6) / v).pow(2)).mean();
+      }
+      if (policy.w_proximal > 0) {
+        torch::Tensor prox = torch::zeros({});
+        std::vector<torch::Tensor> now = adapter.list(), was = parent.list();
+        for (size_t i = 0; i < now.size(); ++i) prox = prox + (now[i] - was[i]).pow(2).sum();
+        loss = loss + policy.w_proximal * prox;
+      }
+      double value = loss.item<double>();
+      if (!std::isfinite(value)) { finite = false; break; }
+      if (step == 0) report.loss_first = value;
+      report.loss_last = value;
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      report.steps_run = step + 1;
+      if (job.on_step) job.on_step(step);
+    }
+
+    AdapterVersion candidate;
+    candidate.version = job.new_version;
+    candidate.parent = job.base.version;
+    candidate.epoch = job.epoch;
+    candidate.dims = job.base.dims;
+    candidate.weights = FlattenTensors(adapter);
+    for (float w : candidate.weights) finite = finite && std::isfinite(w);
+    candidate.Seal();
+
+    // Measure candidate and parent on the same rows, then gate.
+    GateInputs gate;
+    gate.finite = finite;
+    gate.labelled = labelled;
+    {
+      torch::NoGradGuard no_grad;
+      AdapterTensors cand = ToTensors(candidate, false);
+      torch::Tensor out_c = AdapterForward(cand, r.hidden), out_p = AdapterForward(parent, r.hidden);
+      torch::Tensor logit_c = parts.HeadLogit(out_c), logit_p = parts.HeadLogit(out_p);
+      report.candidate_positive_rate = (logit_c > 0).to(torch::kFloat64).mean().item<double>();
+      report.current_positive_rate = (logit_p > 0).to(torch::kFloat64).mean().item<double>();
+      report.expected_positive_rate = diag.kind == ShiftKind::kLabel ? diag.prior : cal.clean.clean_positive_rate;
+      if (labelled) gate.labelled_prior = (r.labels * (r.train_mask + r.holdout_mask).clamp_max(1)).sum().item<double>() / report.labelled_rows;
+      gate.candidate_positive_rate = report.candidate_positive_rate;
+      gate.expected_positive_rate = report.expected_positive_rate;
+      if (diag.kind == ShiftKind::kCovariate && finite) {
+        gate.candidate_moment_distance = MomentDistance(out_c, clean_mean, clean_var);
+        gate.current_moment_distance = MomentDistance(out_p, clean_mean, clean_var);
+      }
+      if (have_weak) {
+        auto agreement = [&](const torch::Tensor& logit) {
+          torch::Tensor agree = ((logit > 0).to(torch::kFloat32) == r.weak_labels).to(torch::kFloat32);
+          return ((agree * r.weak_mask).sum() / r.weak_mask.sum()).item<double>();
+        };
+        gate.candidate_rule_agreement = agreement(logit_c);
+        gate.current_rule_agreement = agreement(logit_p);
+      }
+      if (labelled) {
+        gate.candidate_label_loss = label_loss(logit_c, r.holdout_mask).item<double>();
+        gate.current_label_loss = label_loss(logit_p, r.holdout_mask).item<double>();
+      }
+    }
+    GateVerdict verdict = ValidateCandidate(gate, policy);
+    report.accepted = verdict.accept;
+    report.reason = verdict.reason;
+    if (verdict.accept) outcome.candidate = std::move(candidate);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("heal: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+  report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return outcome;
+}
+
+}  // namespace reflex
