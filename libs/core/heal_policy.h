@@ -43,7 +43,7 @@ struct HealPolicy {
   double w_entropy = 0.0;        // entropy minimisation on confident rows
   double entropy_filter = 0.4;   // only rows with entropy (nats) below this count in the entropy term
   double w_moment = 0.0;         // pull adapter-output mean/var toward clean calibration moments
-  double w_distill = 1.0;        // regression toward the closed-form target
+  double w_distill = 1.0;        // regression toward the closed-form target (with labels: only when they confirm it)
   double w_proximal = 0.01;      // L2 toward the parent adapter
 
   // --- Shift diagnosis ---

@@ -108,8 +108,14 @@ ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, s
     }
     d.kind = ShiftKind::kCovariate;
     d.alignment = ComputeAlignment(clean.all, recent, policy.align_min_shift);
+    std::vector<float> aligned(rows, rows + n_rows * dims);
+    d.alignment.Apply(aligned.data(), n_rows, dims);
+    double z_after = ClassConditionalShiftZ(clean, aligned.data(), n_rows, dims, labels);
+    d.alignment_verified = !d.alignment.empty() && z_after >= 0 && z_after < policy.mixture_tolerance_z;
     d.explanation = Fmt("covariate drift: class-conditional moments moved (worst z %.2f); %.0f feature(s) realigned",
-                        z, static_cast<double>(d.alignment.features.size()));
+                        z, static_cast<double>(d.alignment.features.size())) +
+                    Fmt(d.alignment_verified ? ", alignment verified by labels (z %.2f after)"
+                                             : ", alignment not confirmed by labels (z %.2f after): labels only", z_after);
     return d;
   }
 

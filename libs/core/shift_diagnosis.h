@@ -49,6 +49,10 @@ struct ShiftDiagnosis {
   double mixture_weight = -1;     // label-free: best class-mixture weight (-1 when not computed)
   double mixture_z = -1;          // label-free: worst standardised residual of that fit
   double em_prior = -1;           // label-free: EM estimate on the anchor posteriors
+  // Labelled covariate drift: after applying `alignment`, do the class-conditional moments match
+  // the clean ones again (worst z below mixture_tolerance_z)? Only then is the closed-form
+  // correction trusted alongside the labels.
+  bool alignment_verified = false;
   std::string explanation;        // one line a person can read
 };
 

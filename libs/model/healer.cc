@@ -180,7 +180,10 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
         target_logit = parts.HeadLogit(target_out).detach();
       }
     }
-    const bool distill = (target_prob.defined() || target_logit.defined()) && policy.w_distill > 0;
+    // With labels, a closed-form target is used only when the labels confirm it.
+    const bool target_confirmed = !labelled || diag.kind == ShiftKind::kLabel || diag.alignment_verified;
+    const double w_distill = target_confirmed ? policy.w_distill : 0.0;
+    const bool distill = (target_prob.defined() || target_logit.defined()) && w_distill > 0;
     const int steps = distill ? policy.distill_steps : policy.steps;
     const double lr = distill ? policy.distill_lr : policy.lr;
 
@@ -200,10 +203,10 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       torch::Tensor out = AdapterForward(adapter, r.hidden);
       torch::Tensor logit = parts.HeadLogit(out);
       torch::Tensor loss = torch::zeros({});
-      if (distill && target_prob.defined()) loss = loss + policy.w_distill * torch::binary_cross_entropy_with_logits(logit, target_prob);
+      if (distill && target_prob.defined()) loss = loss + w_distill * torch::binary_cross_entropy_with_logits(logit, target_prob);
       if (distill && target_logit.defined()) {
         // Regression toward the aligned representation and the logits it leads to.
-        loss = loss + policy.w_distill * ((logit - target_logit).pow(2).mean() + (out - target_out).pow(2).mean());
+        loss = loss + w_distill * ((logit - target_logit).pow(2).mean() + (out - target_out).pow(2).mean());
       }
       if (labelled && policy.w_label > 0) loss = loss + policy.w_label * label_loss(logit, r.train_mask);
       if (have_weak) {

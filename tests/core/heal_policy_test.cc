@@ -1,0 +1,51 @@
+#define BOOST_TEST_MODULE core_heal_policy
+#include <boost/test/unit_test.hpp>
+
+#include "core/heal_policy.h"
+
+using reflex::HealPolicy;
+
+BOOST_AUTO_TEST_CASE(DefaultsMatchTheDesign) {
+  HealPolicy p;
+  BOOST_TEST(p.steps == 5);
+  BOOST_TEST(p.lr == 0.003);
+  BOOST_TEST(p.rollback_f1_drop == 0.08);
+  BOOST_TEST(p.rollback_accuracy_drop == 0.10);
+  BOOST_TEST(p.rollback_window == 5);
+  BOOST_TEST(p.Validate().ok());
+}
+
+BOOST_AUTO_TEST_CASE(SetAcceptsValidValuesAndShowsThem) {
+  HealPolicy p;
+  BOOST_TEST(p.Set("lr", "0.01").ok());
+  BOOST_TEST(p.lr == 0.01);
+  BOOST_TEST(p.Set("mode", "frozen").ok());
+  BOOST_TEST(p.ToMap().at("mode") == "frozen");
+  BOOST_TEST(p.Set("steps", "12").ok());
+  BOOST_TEST(p.ToMap().at("steps") == "12");
+}
+
+BOOST_AUTO_TEST_CASE(SetRefusesUnknownKeysAndBadValuesWithTheReason) {
+  HealPolicy p;
+  reflex::Status s = p.Set("learning_rate", "0.1");
+  BOOST_TEST(!s.ok());
+  BOOST_TEST(s.message().find("unknown policy key 'learning_rate'") != std::string::npos);
+  s = p.Set("lr", "fast");
+  BOOST_TEST(s.message().find("'fast' is not a number") != std::string::npos);
+  s = p.Set("max_positive_rate", "1.5");
+  BOOST_TEST(s.message().find("out of range") != std::string::npos);
+  s = p.Set("steps", "2.5");
+  BOOST_TEST(s.message().find("whole number") != std::string::npos);
+  s = p.Set("mode", "sometimes");
+  BOOST_TEST(s.message().find("auto, manual, frozen") != std::string::npos);
+  BOOST_TEST(p.lr == 0.003);  // nothing changed by refused sets
+}
+
+BOOST_AUTO_TEST_CASE(CrossFieldConstraintsAreChecked) {
+  HealPolicy p;
+  BOOST_TEST(p.Set("max_positive_rate", "0.3").ok());
+  reflex::Status s = p.Set("min_positive_rate", "0.4");
+  BOOST_TEST(!s.ok());
+  BOOST_TEST(s.message().find("exceeds max_positive_rate") != std::string::npos);
+  BOOST_TEST(p.min_positive_rate == 0.0);
+}

@@ -1,0 +1,321 @@
+#define BOOST_TEST_MODULE model_healer
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/adapter_version.h"
+#include "model/heal_calibration.h"
+#include "model/healable_model.h"
+#include "model/healer.h"
+#include "model/trainer.h"
+
+// The raw-bytes check of the frozen parameters needs LibTorch's headers, which test targets only
+// see when tests/CMakeLists.txt gives them torch's include directories. Without them the check
+// falls back to the fingerprint and to bit-exact outputs of version 0.
+#if __has_include(<torch/torch.h>)
+#include "model/model_parts.h"
+#define REFLEX_TEST_HAS_TORCH 1
+#else
+#define REFLEX_TEST_HAS_TORCH 0
+#endif
+
+namespace reflex {
+namespace {
+
+constexpr size_t kDims = 10;
+
+// Two classes (prior 0.3); feature 0 carries most of the signal, feature 1 a little, the rest
+// are noise.
+struct Data {
+  std::vector<float> rows;
+  std::vector<uint8_t> labels;
+  size_t n = 0;
+  BatchView view() const { return {rows.data(), n, kDims}; }
+};
+
+Data MakeData(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::bernoulli_distribution positive(0.3);
+  Data d;
+  d.n = n;
+  d.rows.resize(n * kDims);
+  d.labels.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const bool y = positive(rng);
+    d.labels[i] = y ? 1 : 0;
+    for (size_t f = 0; f < kDims; ++f) d.rows[i * kDims + f] = normal(rng);
+    d.rows[i * kDims + 0] += y ? 2.5f : 0.0f;
+    d.rows[i * kDims + 1] += y ? 1.0f : 0.0f;
+  }
+  return d;
+}
+
+// The sensor of feature 0 is re-calibrated: x0 -> 2 * x0 + 3.
+Data Drift(Data d) {
+  for (size_t i = 0; i < d.n; ++i) d.rows[i * kDims] = d.rows[i * kDims] * 2.0f + 3.0f;
+  return d;
+}
+
+struct Trained {
+  std::shared_ptr<HealableModel> model;
+  HealCalibration calibration;
+};
+
+// One small model for the whole binary: training is the slow part. Heals never change it.
+const Trained& World() {
+  static const Trained world = [] {
+    std::vector<std::string> names;
+    for (size_t f = 0; f < kDims; ++f) names.push_back("f" + std::to_string(f));
+    auto model = HealableModel::CreateMlp(names, 11);
+    BOOST_REQUIRE_MESSAGE(model.ok(), model.status().ToString());
+    Data clean = MakeData(1000, 1);
+    TrainConfig config;
+    config.epochs = 10;
+    Status trained = TrainMlp(**model, clean.view(), clean.labels.data(), config);
+    BOOST_REQUIRE_MESSAGE(trained.ok(), trained.ToString());
+    auto cal = Calibrate(**model, clean.view(), clean.labels.data(), nullptr);
+    BOOST_REQUIRE_MESSAGE(cal.ok(), cal.status().ToString());
+    return Trained{*model, *cal};
+  }();
+  return world;
+}
+
+double Accuracy(const HealableModel& model, const AdapterVersion& adapter, const Data& d) {
+  auto probs = model.Score(adapter, d.view());
+  BOOST_REQUIRE_MESSAGE(probs.ok(), probs.status().ToString());
+  size_t right = 0;
+  for (size_t i = 0; i < d.n; ++i) right += ((*probs)[i] > 0.5f) == (d.labels[i] == 1);
+  return static_cast<double>(right) / d.n;
+}
+
+HealJob LabelFreeJob(const Data& d, const AdapterVersion& base, uint64_t new_version) {
+  HealJob job;
+  job.base = base;
+  job.rows = d.rows;
+  job.n_rows = d.n;
+  job.new_version = new_version;
+  job.seed = 5;
+  return job;
+}
+
+HealJob LabelledJob(const Data& d, const AdapterVersion& base, uint64_t new_version) {
+  HealJob job = LabelFreeJob(d, base, new_version);
+  job.labels.assign(d.labels.begin(), d.labels.end());
+  return job;
+}
+
+// Raw bytes of every frozen parameter (empty without LibTorch's headers).
+std::vector<std::vector<char>> FrozenBytes(const HealableModel& model) {
+  std::vector<std::vector<char>> out;
+#if REFLEX_TEST_HAS_TORCH
+  for (const torch::Tensor& p : model.parts().FrozenParameters()) {
+    torch::Tensor c = p.detach().to(torch::kCPU).contiguous();
+    const char* bytes = static_cast<const char*>(c.data_ptr());
+    out.emplace_back(bytes, bytes + c.numel() * c.element_size());
+  }
+#endif
+  return out;
+}
+
+bool AllFinite(const AdapterVersion& v) {
+  for (float w : v.weights) {
+    if (!std::isfinite(w)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(HealLeavesBackboneAndHeadBitwiseUnchanged) {
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  const uint64_t fingerprint = model.FrozenFingerprint();
+  const std::vector<std::vector<char>> before = FrozenBytes(model);
+  BOOST_REQUIRE(REFLEX_TEST_HAS_TORCH == 0 || !before.empty());
+  // Outputs of version 0 on a probe batch: any change to a frozen weight would show here.
+  Data probe = MakeData(200, 12);
+  auto probe_before = model.Score(model.initial_adapter(), probe.view());
+  BOOST_REQUIRE(probe_before.ok());
+
+  Data drifted = Drift(MakeData(500, 2));
+  AdapterVersion base = model.initial_adapter();
+  // A chain of heals of every kind: label-free, labelled, label-free again from the last
+  // accepted version, and one that blows up.
+  std::vector<HealJob> jobs;
+  jobs.push_back(LabelFreeJob(drifted, base, 1));
+  jobs.push_back(LabelledJob(drifted, base, 2));
+  HealJob wild = LabelFreeJob(drifted, base, 3);
+  wild.policy.lr = wild.policy.distill_lr = 1e30;
+  jobs.push_back(wild);
+  int heals = 0;
+  for (HealJob& job : jobs) {
+    job.base = base;
+    auto outcome = Heal(model, w.calibration, job);
+    BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+    BOOST_TEST_MESSAGE("heal " << job.new_version << ": " << outcome->report.reason);
+    BOOST_TEST(outcome->report.steps_run > 0);
+    if (outcome->candidate) base = *outcome->candidate;
+    ++heals;
+    BOOST_TEST(model.FrozenFingerprint() == fingerprint);
+  }
+  BOOST_TEST(heals == 3);
+  auto probe_after = model.Score(model.initial_adapter(), probe.view());
+  BOOST_REQUIRE(probe_after.ok());
+  BOOST_TEST(std::memcmp(probe_after->data(), probe_before->data(), sizeof(float) * probe.n) == 0);
+  if (!REFLEX_TEST_HAS_TORCH) BOOST_TEST_MESSAGE("raw frozen-parameter comparison skipped: no LibTorch headers");
+
+  const std::vector<std::vector<char>> after = FrozenBytes(model);
+  BOOST_REQUIRE_EQUAL(after.size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    BOOST_REQUIRE_EQUAL(after[i].size(), before[i].size());
+    BOOST_TEST(std::memcmp(after[i].data(), before[i].data(), before[i].size()) == 0, "frozen parameter " << i);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(FrozenFingerprintSeesTrainingChangeTheBackbone) {
+  // The guard above only means something if the fingerprint covers the frozen weights.
+  std::vector<std::string> names;
+  for (size_t f = 0; f < kDims; ++f) names.push_back("f" + std::to_string(f));
+  auto model = HealableModel::CreateMlp(names, 13);
+  BOOST_REQUIRE(model.ok());
+  const uint64_t untrained = (*model)->FrozenFingerprint();
+  Data clean = MakeData(200, 14);
+  TrainConfig config;
+  config.epochs = 1;
+  BOOST_REQUIRE(TrainMlp(**model, clean.view(), clean.labels.data(), config).ok());
+  BOOST_TEST((*model)->FrozenFingerprint() != untrained);
+}
+
+BOOST_AUTO_TEST_CASE(NonFiniteLossDiscardsTheCandidate) {
+  const Trained& w = World();
+  Data drifted = Drift(MakeData(500, 3));
+
+  // (a) A learning rate so large that the adapter's weights overflow.
+  HealJob huge_lr = LabelFreeJob(drifted, w.model->initial_adapter(), 1);
+  huge_lr.policy.lr = huge_lr.policy.distill_lr = 1e30;
+  // (b) Rows carrying a value whose square overflows float32 in the loss.
+  HealJob huge_rows = LabelFreeJob(drifted, w.model->initial_adapter(), 1);
+  for (size_t i = 0; i < huge_rows.n_rows; i += 10) huge_rows.rows[i * kDims + 2] = 1e30f;
+  huge_rows.policy.w_moment = 1.0;
+
+  for (const HealJob* job : {&huge_lr, &huge_rows}) {
+    auto outcome = Heal(*w.model, w.calibration, *job);
+    BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+    const HealReport& report = outcome->report;
+    BOOST_TEST_MESSAGE("reason: " << report.reason << " after " << report.steps_run << " steps");
+    BOOST_TEST(!outcome->candidate.has_value());
+    BOOST_TEST(!report.accepted);
+    BOOST_TEST(report.reason.rfind("rejected", 0) == 0);
+    BOOST_TEST(report.reason.find("non-finite") != std::string::npos);
+    if (outcome->candidate) BOOST_TEST(AllFinite(*outcome->candidate));  // never a NaN version
+  }
+}
+
+BOOST_AUTO_TEST_CASE(RejectedCandidateIsReportedWithItsReason) {
+  const Trained& w = World();
+  Data drifted = Drift(MakeData(500, 4));
+  HealJob job = LabelFreeJob(drifted, w.model->initial_adapter(), 1);
+  job.policy.min_positive_rate = 0.0;
+  job.policy.max_positive_rate = 0.0;  // only a model that flags nothing could pass
+
+  auto outcome = Heal(*w.model, w.calibration, job);
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  const HealReport& report = outcome->report;
+  BOOST_TEST_MESSAGE("reason: " << report.reason);
+  BOOST_REQUIRE(report.candidate_positive_rate > 0.0);  // the data has positives, so the gate must refuse
+  BOOST_TEST(!report.accepted);
+  BOOST_TEST(!outcome->candidate.has_value());
+  BOOST_TEST(report.reason.rfind("rejected", 0) == 0);
+  BOOST_TEST(report.reason.find("positive rate") != std::string::npos);
+  BOOST_TEST(report.steps_run > 0);
+  BOOST_TEST(std::isfinite(report.loss_last));
+}
+
+BOOST_AUTO_TEST_CASE(LabelFreeHealRealignsARecalibratedFeature) {
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  Data clean = MakeData(1000, 5);
+  Data drifted = Drift(clean);
+  const AdapterVersion& v0 = model.initial_adapter();
+  const double clean_accuracy = Accuracy(model, v0, clean);
+  const double drifted_accuracy = Accuracy(model, v0, drifted);
+  BOOST_TEST_MESSAGE("clean " << clean_accuracy << ", drifted " << drifted_accuracy);
+  BOOST_REQUIRE(clean_accuracy > 0.85);            // the model learnt the task
+  BOOST_REQUIRE(drifted_accuracy < clean_accuracy - 0.1);  // and the drift hurts it
+
+  Data window = Drift(MakeData(500, 6));  // the heal sees other rows than it is scored on
+  HealJob job = LabelFreeJob(window, v0, 1);
+  job.policy.distill_steps = 150;
+  auto outcome = Heal(model, w.calibration, job);
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  const HealReport& report = outcome->report;
+  BOOST_TEST_MESSAGE("diagnosis: " << ShiftKindName(report.diagnosis.kind) << " (" << report.diagnosis.explanation
+                                   << "); reason: " << report.reason << "; loss " << report.loss_first << " -> "
+                                   << report.loss_last);
+  BOOST_TEST(std::string(ShiftKindName(report.diagnosis.kind)) == ShiftKindName(ShiftKind::kCovariate));
+  BOOST_TEST(report.labelled_rows == 0u);
+  BOOST_TEST(report.loss_last < report.loss_first);
+  BOOST_REQUIRE_MESSAGE(outcome->candidate.has_value(), report.reason);
+  const AdapterVersion& healed = *outcome->candidate;
+  BOOST_TEST(healed.Verify().ok());
+  BOOST_TEST(healed.version == 1u);
+  BOOST_TEST(healed.parent == 0u);
+  const double healed_accuracy = Accuracy(model, healed, drifted);
+  BOOST_TEST_MESSAGE("healed " << healed_accuracy);
+  BOOST_TEST(healed_accuracy > drifted_accuracy + 0.1);
+}
+
+BOOST_AUTO_TEST_CASE(BadJobIsAnErrorNotACrash) {
+  const Trained& w = World();
+  Data drifted = Drift(MakeData(50, 7));
+  const AdapterVersion& v0 = w.model->initial_adapter();
+  auto expect_invalid = [&](const HealJob& job, const char* what) {
+    auto outcome = Heal(*w.model, w.calibration, job);
+    BOOST_TEST_REQUIRE(!outcome.ok(), what);
+    BOOST_TEST_MESSAGE(what << ": " << outcome.status().ToString());
+    BOOST_TEST(static_cast<int>(outcome.status().code()) == static_cast<int>(StatusCode::kInvalidArgument), what);
+  };
+
+  HealJob short_rows = LabelFreeJob(drifted, v0, 1);
+  short_rows.rows.pop_back();
+  expect_invalid(short_rows, "one value missing");
+
+  HealJob wrong_count = LabelFreeJob(drifted, v0, 1);
+  wrong_count.n_rows = 49;
+  expect_invalid(wrong_count, "row count disagrees with the values");
+
+  HealJob one_row = LabelFreeJob(drifted, v0, 1);
+  one_row.rows.resize(kDims);
+  one_row.n_rows = 1;
+  expect_invalid(one_row, "a single row");
+
+  HealJob empty = LabelFreeJob(drifted, v0, 1);
+  empty.rows.clear();
+  empty.n_rows = 0;
+  expect_invalid(empty, "no rows");
+
+  HealJob labels = LabelledJob(drifted, v0, 1);
+  labels.labels.resize(10);
+  expect_invalid(labels, "labels for some rows only");
+
+  HealJob dims = LabelFreeJob(drifted, v0, 1);
+  dims.base.dims = {32, 32};
+  dims.base.weights.assign(AdapterWeightCount(dims.base.dims), 0.0f);
+  dims.base.Seal();
+  expect_invalid(dims, "base adapter of other dims");
+
+  HealJob corrupt = LabelFreeJob(drifted, v0, 1);
+  corrupt.base.weights[0] += 1.0f;  // not resealed
+  auto outcome = Heal(*w.model, w.calibration, corrupt);
+  BOOST_REQUIRE(!outcome.ok());
+  BOOST_TEST_MESSAGE("corrupt base: " << outcome.status().ToString());
+  BOOST_TEST(static_cast<int>(outcome.status().code()) == static_cast<int>(StatusCode::kCorruption));
+}
+
+}  // namespace reflex
