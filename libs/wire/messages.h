@@ -1,0 +1,151 @@
+// Wire messages: the values Reflex's processes and clients exchange over ZeroMQ.
+//
+// Every message travels as one msgpack frame (codec.h) inside an envelope that carries the
+// protocol version and the message type; PROTOCOL.md specifies the bytes. These structs are
+// plain values (copyable, no synchronisation). Units: times are microseconds or milliseconds
+// since the Unix epoch as named; rows are float32, row-major, `cols` features per row.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/adapter_version.h"
+#include "core/welford.h"
+
+namespace reflex::wire {
+
+constexpr uint32_t kProtocolVersion = 1;
+
+enum class MessageType : uint8_t {
+  kScoreRequest = 1,
+  kScoreReply = 2,
+  kLabelFeedback = 3,
+  kDriftSummary = 4,
+  kHealJob = 5,
+  kHealResult = 6,
+  kAdapterUpdate = 7,
+  kHeartbeat = 8,
+  kControlRequest = 9,
+  kControlReply = 10,
+  kSnapshotRequest = 11,
+};
+const char* MessageTypeName(MessageType type);
+
+// Error codes carried in replies; stable numbers (PROTOCOL.md lists them).
+enum class ErrorCode : uint16_t {
+  kOk = 0,
+  kMalformed = 1,            // not msgpack, or not the envelope shape
+  kUnsupportedVersion = 2,   // protocol version this peer does not speak
+  kUnknownType = 3,          // message type number not known
+  kMissingField = 4,
+  kWrongType = 5,            // a field has the wrong msgpack type
+  kWrongFeatureCount = 6,    // rows do not have the model's number of features
+  kNonFinite = 7,            // NaN or Inf in a row (when rejected by configuration)
+  kTooManyRows = 8,
+  kTooLarge = 9,             // message over the byte limit, or an array/string over its limit
+  kDeadlineExceeded = 10,
+  kOverloaded = 11,          // server is shedding load; retry later or elsewhere
+  kNotReady = 12,            // server has no current version yet
+  kUnauthorized = 13,
+  kInvalidArgument = 14,     // well-formed but not acceptable (bad policy value, unknown command)
+  kInternal = 15,
+};
+const char* ErrorCodeName(ErrorCode code);
+
+struct ScoreRequest {
+  uint64_t request_id = 0;
+  uint32_t cols = 0;                 // features per row
+  std::vector<float> rows;           // rows.size() == n_rows * cols
+  std::optional<int64_t> deadline_unix_us;  // reply is pointless after this
+  size_t n_rows() const { return cols ? rows.size() / cols : 0; }
+};
+
+struct ScoreReply {
+  uint64_t request_id = 0;
+  ErrorCode error = ErrorCode::kOk;
+  std::string message;               // set when error != kOk: what, where, why
+  std::vector<float> probabilities;  // one per row when error == kOk
+  uint64_t version = 0;              // adapter version that scored every row of the request
+};
+
+struct LabelFeedback {
+  uint64_t request_id = 0;
+  uint32_t row = 0;                  // index of the row within that request
+  uint8_t label = 0;                 // 0 or 1
+};
+
+struct DriftSummary {
+  std::string replica_id;
+  int64_t window_start_unix_ms = 0;
+  int64_t window_end_unix_ms = 0;
+  uint64_t rows_scored = 0;          // in this window
+  uint64_t served_version = 0;
+  std::vector<RunningStats> features;       // per feature count/mean/M2 over the window
+  std::vector<uint64_t> rule_fired;         // per rule
+  std::vector<uint64_t> rule_conflicts;     // per rule
+  uint32_t cols = 0;
+  std::vector<float> sample_rows;           // reservoir sample, row-major
+  std::vector<int8_t> sample_labels;        // per sample row: 0/1, or -1 when unknown
+};
+
+struct HealJob {
+  uint64_t job_id = 0;
+  AdapterVersion base;
+  uint32_t cols = 0;
+  std::vector<float> rows;
+  std::vector<int8_t> labels;               // empty, or one per row (-1 unknown)
+  std::map<std::string, std::string> policy;  // HealPolicy::ToMap()
+  uint64_t new_version = 0;
+  uint64_t epoch = 0;
+};
+
+struct HealResult {
+  uint64_t job_id = 0;
+  std::string healer_id;
+  bool accepted = false;
+  std::string reason;
+  std::optional<AdapterVersion> candidate;  // only when accepted
+  std::map<std::string, double> metrics;
+};
+
+struct AdapterUpdate {
+  uint64_t sequence = 0;   // bus sequence number (gap detection), distinct from adapter.version
+  AdapterVersion adapter;  // carries epoch, version, parent, dims, weights, checksum
+};
+
+struct Heartbeat {
+  std::string sender_id;
+  uint64_t epoch = 0;
+  uint64_t sequence = 0;          // last bus sequence published
+  uint64_t latest_version = 0;
+  int64_t unix_ms = 0;
+};
+
+// Operator commands: status, policy-get, policy-set, heal, rollback, pin, unpin, freeze,
+// unfreeze, history. Arguments are text (e.g. {"lr", "0.01"} for policy-set).
+struct ControlRequest {
+  uint64_t request_id = 0;
+  std::string command;
+  std::vector<std::string> args;
+};
+
+struct ControlReply {
+  uint64_t request_id = 0;
+  ErrorCode error = ErrorCode::kOk;
+  std::string message;
+  std::string body_json;   // command-specific result, JSON text
+};
+
+struct SnapshotRequest {
+  std::string subscriber_id;
+};
+
+using Message = std::variant<ScoreRequest, ScoreReply, LabelFeedback, DriftSummary, HealJob, HealResult,
+                             AdapterUpdate, Heartbeat, ControlRequest, ControlReply, SnapshotRequest>;
+MessageType TypeOf(const Message& message);
+
+}  // namespace reflex::wire
