@@ -93,6 +93,7 @@ const std::map<std::string, Field>& Fields() {
     add("entropy_filter", &HealPolicy::entropy_filter, 0.0, 10.0);
     add("w_moment", &HealPolicy::w_moment, 0.0, 1e3);
     add("w_distill", &HealPolicy::w_distill, 0.0, 1e3);
+    add("w_synthetic", &HealPolicy::w_synthetic, 0.0, 1e3);
     add("w_proximal", &HealPolicy::w_proximal, 0.0, 1e3);
     add("align_min_shift", &HealPolicy::align_min_shift, 0.0, 100.0);
     add("mixture_tolerance_z", &HealPolicy::mixture_tolerance_z, 0.0, 1e3);

@@ -33,7 +33,7 @@ struct HealPolicy {
   // --- Optimisation ---
   int steps = 5;                 // Adam steps of the gradient terms (label, rule, entropy, moment)
   double lr = 0.003;
-  int distill_steps = 30;        // Adam steps when a closed-form target (alignment, prior) is distilled
+  int distill_steps = 100;       // Adam steps when a closed-form target (alignment, prior) is distilled
   double distill_lr = 0.01;
 
   // --- Loss weights ---
@@ -44,6 +44,7 @@ struct HealPolicy {
   double entropy_filter = 0.4;   // only rows with entropy (nats) below this count in the entropy term
   double w_moment = 0.0;         // pull adapter-output mean/var toward clean calibration moments
   double w_distill = 1.0;        // regression toward the closed-form target (with labels: only when they confirm it)
+  double w_synthetic = 1.0;      // distillation on inverse-aligned clean sample rows (covariate heals)
   double w_proximal = 0.01;      // L2 toward the parent adapter
 
   // --- Shift diagnosis ---

@@ -1,11 +1,13 @@
 #include "model/heal_calibration.h"
 
+#include <algorithm>
+
 #include "model/model_parts.h"
 
 namespace reflex {
 
 Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, const uint8_t* labels,
-                                  const RuleSet* rules) {
+                                  const RuleSet* rules, size_t sample_rows) {
   if (rows.rows < 2) return Status::InvalidArgument("calibration needs at least 2 clean rows");
   if (rows.cols != model.input_dims()) {
     return Status::InvalidArgument("calibration rows have " + std::to_string(rows.cols) +
@@ -24,6 +26,13 @@ Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, co
     positives += labels[r] ? 1 : 0;
   }
   cal.clean.train_prior = static_cast<double>(positives) / rows.rows;
+  const size_t take = std::min(sample_rows, rows.rows);
+  for (size_t k = 0; k < take; ++k) {
+    const size_t r = k * rows.rows / take;
+    cal.clean_sample.insert(cal.clean_sample.end(), rows.data + r * dims, rows.data + (r + 1) * dims);
+    cal.clean_sample_labels.push_back(labels[r]);
+  }
+  cal.clean_sample_rows = take;
   try {
     torch::InferenceMode guard;
     const HealableModel::Parts& parts = model.parts();

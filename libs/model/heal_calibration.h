@@ -18,12 +18,18 @@ struct HealCalibration {
   CleanCalibration clean;                 // feature moments overall and per class; priors
   std::vector<double> output_mean;        // adapter-v0 output moments on clean rows
   std::vector<double> output_var;
+  // A deterministic sample of clean rows (row-major) kept for distillation: under a confirmed
+  // alignment, inverse-aligned clean rows are synthetic drifted rows with exact targets.
+  std::vector<float> clean_sample;
+  std::vector<uint8_t> clean_sample_labels;
+  size_t clean_sample_rows = 0;
   // Per rule: firing rate on clean rows overall, on negatives, on positives.
   std::vector<double> rule_fire, rule_fire_class0, rule_fire_class1;
 };
 
-// rules may be null (no rules). labels: rows.rows values of 0/1.
+// rules may be null (no rules). labels: rows.rows values of 0/1. Keeps up to `sample_rows`
+// evenly spaced clean rows.
 Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, const uint8_t* labels,
-                                  const RuleSet* rules);
+                                  const RuleSet* rules, size_t sample_rows = 2000);
 
 }  // namespace reflex

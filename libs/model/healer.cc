@@ -164,6 +164,8 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
 
     // Closed-form target.
     torch::Tensor target_prob, target_logit, target_out;
+    torch::Tensor synth_hidden, synth_logit, synth_out;  // inverse-aligned clean sample and its exact targets
+    torch::Tensor synth_labels;                          // the clean sample's labels
     {
       torch::NoGradGuard no_grad;
       if (diag.kind == ShiftKind::kLabel) {
@@ -178,6 +180,22 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
         torch::Tensor xa = torch::from_blob(aligned.data(), {static_cast<int64_t>(job.n_rows), static_cast<int64_t>(dims)}).clone();
         target_out = AdapterForward(anchor, parts.Backbone(xa)).detach();
         target_logit = parts.HeadLogit(target_out).detach();
+        if (cal.clean_sample_rows > 0 && policy.w_synthetic > 0) {
+          std::vector<float> drifted = cal.clean_sample;
+          const FeatureAlignment& a = diag.alignment;
+          for (size_t row = 0; row < cal.clean_sample_rows; ++row) {
+            for (size_t i = 0; i < a.features.size(); ++i) {
+              float& v = drifted[row * dims + a.features[i]];
+              v = static_cast<float>((v - a.offset[i]) / a.scale[i]);
+            }
+          }
+          const auto n = static_cast<int64_t>(cal.clean_sample_rows), d = static_cast<int64_t>(dims);
+          torch::Tensor clean_x = torch::from_blob(const_cast<float*>(cal.clean_sample.data()), {n, d}).clone();
+          synth_hidden = parts.Backbone(torch::from_blob(drifted.data(), {n, d}).clone()).detach();
+          synth_out = AdapterForward(anchor, parts.Backbone(clean_x)).detach();
+          synth_logit = parts.HeadLogit(synth_out).detach();
+          synth_labels = torch::tensor(std::vector<float>(cal.clean_sample_labels.begin(), cal.clean_sample_labels.end()));
+        }
       }
     }
     // With labels, a closed-form target is used only when the labels confirm it.
@@ -207,8 +225,20 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       if (distill && target_logit.defined()) {
         // Regression toward the aligned representation and the logits it leads to.
         loss = loss + w_distill * ((logit - target_logit).pow(2).mean() + (out - target_out).pow(2).mean());
+        if (synth_hidden.defined()) {
+          torch::Tensor so = AdapterForward(adapter, synth_hidden);
+          loss = loss + w_distill * policy.w_synthetic *
+                            ((parts.HeadLogit(so) - synth_logit).pow(2).mean() + (so - synth_out).pow(2).mean());
+        }
       }
-      if (labelled && policy.w_label > 0) loss = loss + policy.w_label * label_loss(logit, r.train_mask);
+      if (labelled && policy.w_label > 0) {
+        loss = loss + policy.w_label * label_loss(logit, r.train_mask);
+        if (synth_hidden.defined() && distill) {
+          // Labels confirmed the alignment: the inverse-aligned clean sample is labelled drifted data.
+          loss = loss + policy.w_label * policy.w_synthetic *
+                            torch::binary_cross_entropy_with_logits(parts.HeadLogit(AdapterForward(adapter, synth_hidden)), synth_labels);
+        }
+      }
       if (have_weak) {
         torch::Tensor per_row = torch::binary_cross_entropy_with_logits(logit, r.weak_labels, {}, {}, at::Reduction::None);
         loss = loss + policy.w_rule * (per_row * r.weak_mask).sum() / r.weak_mask.sum();

@@ -41,8 +41,8 @@ LabeledData SeedRows(Generator& g, size_t n, bool drifted) {
 // Five informative features; positives shift them by `signal` standard deviations.
 LabeledData SignalRows(Generator& g, size_t n, double prior, double strength, bool recalibrated) {
   static const double kSignal[5] = {1.5, -1.4, 1.3, 1.2, -1.0};
-  static const double kScale[3] = {2.0, 0.5, 1.5};
-  static const double kOffset[3] = {3.0, -2.5, -2.0};
+  static const double kScale[3] = {1.0, 1.0, 1.0};
+  static const double kOffset[3] = {2.0, -2.0, 1.5};
   LabeledData d = Empty({"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9"});
   for (size_t i = 0; i < n; ++i) {
     bool positive = g.Bernoulli(prior);
