@@ -13,6 +13,7 @@
 #include "model/healable_model.h"
 #include "model/healer.h"
 #include "model/trainer.h"
+#include "synthetic_data.h"
 
 // The raw-bytes check of the frozen parameters needs LibTorch's headers, which test targets only
 // see when tests/CMakeLists.txt gives them torch's include directories. Without them the check
@@ -27,34 +28,9 @@
 namespace reflex {
 namespace {
 
-constexpr size_t kDims = 10;
-
-// Two classes (prior 0.3); feature 0 carries most of the signal, feature 1 a little, the rest
-// are noise.
-struct Data {
-  std::vector<float> rows;
-  std::vector<uint8_t> labels;
-  size_t n = 0;
-  BatchView view() const { return {rows.data(), n, kDims}; }
-};
-
-Data MakeData(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::bernoulli_distribution positive(0.3);
-  Data d;
-  d.n = n;
-  d.rows.resize(n * kDims);
-  d.labels.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const bool y = positive(rng);
-    d.labels[i] = y ? 1 : 0;
-    for (size_t f = 0; f < kDims; ++f) d.rows[i * kDims + f] = normal(rng);
-    d.rows[i * kDims + 0] += y ? 2.5f : 0.0f;
-    d.rows[i * kDims + 1] += y ? 1.0f : 0.0f;
-  }
-  return d;
-}
+using testing::Data;
+using testing::kDims;
+using testing::MakeData;
 
 // The sensor of feature 0 is re-calibrated: x0 -> 2 * x0 + 3.
 Data Drift(Data d) {

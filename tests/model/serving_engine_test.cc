@@ -20,39 +20,16 @@
 #include "model/healer.h"
 #include "model/serving_engine.h"
 #include "model/trainer.h"
+#include "synthetic_data.h"
 
 namespace reflex {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr size_t kDims = 10;
-
-struct Data {
-  std::vector<float> rows;
-  std::vector<uint8_t> labels;
-  size_t n = 0;
-  BatchView view() const { return {rows.data(), n, kDims}; }
-};
-
-// Two classes (prior 0.3); features 0 and 1 carry the signal.
-Data MakeData(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::bernoulli_distribution positive(0.3);
-  Data d;
-  d.n = n;
-  d.rows.resize(n * kDims);
-  d.labels.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const bool y = positive(rng);
-    d.labels[i] = y ? 1 : 0;
-    for (size_t f = 0; f < kDims; ++f) d.rows[i * kDims + f] = normal(rng);
-    d.rows[i * kDims + 0] += y ? 2.5f : 0.0f;
-    d.rows[i * kDims + 1] += y ? 1.0f : 0.0f;
-  }
-  return d;
-}
+using testing::Data;
+using testing::kDims;
+using testing::MakeData;
 
 struct World {
   std::shared_ptr<HealableModel> model;
