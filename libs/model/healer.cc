@@ -123,7 +123,10 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     if (labelled && r.holdout_mask.sum().item<float>() < 5) r.holdout_mask = r.train_mask;  // too few to split
     double pos_fraction = 0;
     if (labelled) pos_fraction = (r.labels * r.train_mask).sum().item<double>() / std::max(1.0f, r.train_mask.sum().item<float>());
-    const double pos_weight = PositiveWeight(policy, pos_fraction);
+    // Under a diagnosed label shift the prior-corrected target already carries the new class
+    // balance; the original's conditional weight on top would count it twice.
+    const bool prior_corrected = diag.kind == ShiftKind::kLabel && policy.label_pos_weight < 0;
+    const double pos_weight = prior_corrected ? 1.0 : PositiveWeight(policy, pos_fraction);
 
     // Trusted rules and their weak labels.
     std::vector<bool> trusted;

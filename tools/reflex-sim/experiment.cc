@@ -41,9 +41,13 @@ struct HealedArm {
   std::deque<std::pair<double, double>> recent_labelled;  // (accuracy, f1) of recent labelled batches
   int cooldown = 0;
   int quiet_batches = 0;
+  double last_labelled_accuracy = -1;  // of the most recent labelled batch, by the version that scored it
   bool episode_open = false;
   ArmSummary summary;
 };
+
+// A labelled heal may start once this many labelled rows are in the window.
+constexpr size_t kMinLabelledRows = 100;
 
 struct PendingLabels {
   size_t batch;
@@ -92,6 +96,15 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
   }
   auto frozen_compiled = model->Compile(model->initial_adapter());
   if (!frozen_compiled.ok()) return frozen_compiled.status();
+  // The deployed model's accuracy on its clean data: the reference for label-driven drift.
+  double clean_accuracy = 0;
+  {
+    std::vector<float> p(train_view.rows);
+    REFLEX_RETURN_IF_ERROR(model->Score(**frozen_compiled, train_view, p.data()));
+    Confusion c;
+    for (size_t i = 0; i < train_view.rows; ++i) c.Add(p[i] > 0.5f, data.train.labels[i] == 1);
+    clean_accuracy = c.accuracy();
+  }
   std::shared_ptr<const CompiledAdapter> oracle_compiled;
   if (oracle) oracle_compiled = *oracle->Compile(oracle->initial_adapter());
 
@@ -196,6 +209,7 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
           while (first + held < arm.window_batch.size() && arm.window_batch[first + held] == due.batch) ++held;
           for (size_t j = 0; j < held; ++j) arm.window_labels[first + j] = due.labels[data.batch_size - held + j];
           if (c.total() > 0) {
+            arm.last_labelled_accuracy = c.accuracy();
             arm.health.Observe(c.accuracy(), c.f1());
             arm.recent_labelled.emplace_back(c.accuracy(), c.f1());
             while (arm.recent_labelled.size() > static_cast<size_t>(opt.policy.rollback_window)) arm.recent_labelled.pop_front();
@@ -217,6 +231,20 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
                          std::fabs(em_prior - cal.clean.train_prior) > opt.policy.prior_shift_threshold;
       double conflict_rate = static_cast<double>(record.conflicts) / data.batch_size;
       bool drift_on = reading.drift || prior_moved || (!rules.empty() && conflict_rate > opt.policy.conflict_threshold);
+      // Labels, when they arrive, are a drift signal of their own: the labelled prior moved, or the
+      // deployed model's labelled accuracy fell below its clean accuracy by the rollback margin.
+      size_t labelled_in_window = 0, positives_in_window = 0;
+      for (int8_t l : arm.window_labels) {
+        if (l >= 0) { ++labelled_in_window; positives_in_window += l; }
+      }
+      bool labels_ready = arm.uses_labels && labelled_in_window >= kMinLabelledRows;
+      if (labels_ready) {
+        double q = static_cast<double>(positives_in_window) / labelled_in_window;
+        bool labelled_prior_moved = std::fabs(q - cal.clean.train_prior) > opt.policy.prior_shift_threshold;
+        bool labelled_degraded = arm.current.version == 0 && arm.last_labelled_accuracy >= 0 &&
+                                 arm.last_labelled_accuracy < clean_accuracy - opt.policy.rollback_accuracy_drop;
+        drift_on = drift_on || labelled_prior_moved || labelled_degraded;
+      }
       arm.quiet_batches = drift_on ? 0 : arm.quiet_batches + 1;
 
       // Rollbacks first: health (labels) or drift gone (both arms).
@@ -248,7 +276,8 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
         continue;
       }
       if (arm.cooldown > 0) { --arm.cooldown; continue; }
-      if (!drift_on || opt.policy.mode != HealMode::kAuto || window_n < static_cast<size_t>(opt.policy.min_rows)) continue;
+      const bool enough_rows = window_n >= static_cast<size_t>(opt.policy.min_rows) || labels_ready;
+      if (!drift_on || opt.policy.mode != HealMode::kAuto || !enough_rows) continue;
 
       // 4. Heal.
       HealJob job;
