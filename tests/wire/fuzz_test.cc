@@ -12,6 +12,7 @@
 #include "wire/codec.h"
 #include "wire_expect.h"
 #include "wire_samples.h"
+#include "frame_mutations.h"
 
 using namespace reflex;
 using namespace reflex::wire;
@@ -20,6 +21,9 @@ using namespace reflex::wire::testing;
 namespace {
 
 using Rng = std::mt19937_64;
+using ::reflex::fuzzing::CorruptLength;
+using ::reflex::fuzzing::InsertDeleteOrDuplicate;
+using ::reflex::fuzzing::SetInterestingByte;
 
 size_t Uniform(Rng& rng, size_t lo, size_t hi) {  // inclusive
   return std::uniform_int_distribution<size_t>(lo, hi)(rng);
@@ -78,49 +82,8 @@ void Splice(Rng& rng, std::string* s, const std::string& other) {
   *s = s->substr(0, cut) + other.substr(from);
 }
 
-// Overwrites the length of a str/bin/array/map header (fixed or explicit) with a hostile value.
-void CorruptLength(Rng& rng, std::string* s) {
-  std::vector<size_t> headers;
-  for (size_t i = 0; i < s->size(); ++i) {
-    const unsigned char b = static_cast<unsigned char>((*s)[i]);
-    if ((b >= 0x80 && b <= 0xbf) || (b >= 0xc4 && b <= 0xc6) || (b >= 0xd9 && b <= 0xdf)) {
-      headers.push_back(i);
-    }
-  }
-  if (headers.empty()) return;
-  const size_t at = headers[Uniform(rng, 0, headers.size() - 1)];
-  const unsigned char b = static_cast<unsigned char>((*s)[at]);
-  static const uint32_t kValues[] = {0, 1, 2, 0x7f, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff,
-                                     0xffffffff};
-  const uint32_t value = Uniform(rng, 0, 3) == 0 ? static_cast<uint32_t>(rng())
-                                                  : kValues[Uniform(rng, 0, 9)];
-  if (b <= 0x8f) { (*s)[at] = static_cast<char>(0x80 | (value & 0x0f)); return; }
-  if (b <= 0x9f) { (*s)[at] = static_cast<char>(0x90 | (value & 0x0f)); return; }
-  if (b <= 0xbf) { (*s)[at] = static_cast<char>(0xa0 | (value & 0x1f)); return; }
-  size_t width = 4;
-  if (b == 0xc4 || b == 0xd9) width = 1;
-  if (b == 0xc5 || b == 0xda || b == 0xdc || b == 0xde) width = 2;
-  for (size_t i = 0; i < width && at + 1 + i < s->size(); ++i) {
-    (*s)[at + 1 + i] = static_cast<char>(value >> (8 * (width - 1 - i)));
-  }
-}
 
-void InsertDeleteOrDuplicate(Rng& rng, std::string* s) {
-  const size_t at = Uniform(rng, 0, s->size());
-  switch (Uniform(rng, 0, 2)) {
-    case 0: s->insert(at, RandomBytes(rng).substr(0, Uniform(rng, 1, 8))); break;
-    case 1: s->erase(at, Uniform(rng, 1, 16)); break;
-    default: s->insert(at, s->substr(Uniform(rng, 0, s->size()), Uniform(rng, 1, 32))); break;
-  }
-}
 
-void SetInterestingByte(Rng& rng, std::string* s) {
-  static const unsigned char kBytes[] = {0x00, 0x01, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf,
-                                         0xc0, 0xc1, 0xc2, 0xc4, 0xc6, 0xca, 0xcb, 0xcf, 0xd3,
-                                         0xd9, 0xdb, 0xdd, 0xdf, 0xe0, 0xff};
-  if (s->empty()) return;
-  (*s)[Uniform(rng, 0, s->size() - 1)] = static_cast<char>(kBytes[Uniform(rng, 0, 23)]);
-}
 
 std::string Mutate(Rng& rng, const std::vector<std::string>& valid) {
   const size_t kind = Uniform(rng, 0, 8);
