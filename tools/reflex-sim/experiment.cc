@@ -34,9 +34,7 @@ struct HealedArm {
   std::unique_ptr<VersionRegistry> registry = VersionRegistry::InMemory();
   AdapterVersion current;
   std::shared_ptr<const CompiledAdapter> compiled;
-  std::deque<std::vector<float>> window_rows;  // one entry per row
-  std::deque<int8_t> window_labels;
-  std::deque<size_t> window_batch;              // batch each row came from
+  std::deque<int8_t> window_labels;  // per row of the shared window: 0/1, or -1 until labelled
   HealthMonitor health;
   std::deque<std::pair<double, double>> recent_labelled;  // (accuracy, f1) of recent labelled batches
   int cooldown = 0;
@@ -142,6 +140,9 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
   std::deque<PendingLabels> pending;
   const size_t n_batches = data.stream.rows() / data.batch_size;
   std::vector<float> probs(data.batch_size), anchor_probs(data.batch_size);
+  // The recent rows every healed arm learns from (the arms differ only in the labels they see).
+  std::deque<std::vector<float>> window_rows;  // one entry per row
+  std::deque<size_t> window_batch;             // batch each row came from
 
   for (size_t b = 0; b < n_batches; ++b) {
     const float* rows = data.stream.features.data() + b * data.batch_size * dims;
@@ -183,19 +184,30 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
     }
     pending.push_back({b, batch_labels, arm_probs[0]});
 
+    for (size_t i = 0; i < data.batch_size; ++i) {
+      window_rows.emplace_back(rows + i * dims, rows + (i + 1) * dims);
+      window_batch.push_back(b);
+    }
+    while (window_rows.size() > static_cast<size_t>(opt.policy.window_rows)) {
+      window_rows.pop_front();
+      window_batch.pop_front();
+    }
+    const size_t window_n = window_rows.size();
+    std::vector<float> window_flat;
+    window_flat.reserve(window_n * dims);
+    for (const auto& row : window_rows) window_flat.insert(window_flat.end(), row.begin(), row.end());
+    // EM on the deployed model's posteriors over the window: has the prior moved?
+    std::vector<float> window_probs(window_n);
+    REFLEX_RETURN_IF_ERROR(model->Score(**frozen_compiled, {window_flat.data(), window_n, dims}, window_probs.data()));
+    const double em_prior = EstimatePriorEm(window_probs.data(), window_n, cal.clean.train_prior).prior;
+    const bool prior_moved = window_n >= static_cast<size_t>(opt.policy.min_rows) &&
+                             std::fabs(em_prior - cal.clean.train_prior) > opt.policy.prior_shift_threshold;
+
     for (size_t k = 0; k < arms.size(); ++k) {
       HealedArm& arm = arms[k];
       ArmBatch& shown = record.arms[arm.name];
-      for (size_t i = 0; i < data.batch_size; ++i) {
-        arm.window_rows.emplace_back(rows + i * dims, rows + (i + 1) * dims);
-        arm.window_labels.push_back(-1);
-        arm.window_batch.push_back(b);
-      }
-      while (arm.window_rows.size() > static_cast<size_t>(opt.policy.window_rows)) {
-        arm.window_rows.pop_front();
-        arm.window_labels.pop_front();
-        arm.window_batch.pop_front();
-      }
+      arm.window_labels.resize(arm.window_labels.size() + data.batch_size, -1);
+      while (arm.window_labels.size() > window_n) arm.window_labels.pop_front();
       if (arm.uses_labels) {
         while (!pending.empty() && pending.front().batch + opt.label_delay <= b) {
           const PendingLabels& due = pending.front();
@@ -205,8 +217,8 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
           }
           // The window holds the last `held` rows of that batch, contiguously.
           size_t first = 0, held = 0;
-          while (first < arm.window_batch.size() && arm.window_batch[first] != due.batch) ++first;
-          while (first + held < arm.window_batch.size() && arm.window_batch[first + held] == due.batch) ++held;
+          while (first < window_batch.size() && window_batch[first] != due.batch) ++first;
+          while (first + held < window_batch.size() && window_batch[first + held] == due.batch) ++held;
           for (size_t j = 0; j < held; ++j) arm.window_labels[first + j] = due.labels[data.batch_size - held + j];
           if (c.total() > 0) {
             arm.last_labelled_accuracy = c.accuracy();
@@ -220,15 +232,6 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
 
       // Drift is on when FIDI says so, when rule conflicts are frequent, or when EM on the
       // deployed model's posteriors says the prior moved.
-      std::vector<float> window_flat;
-      window_flat.reserve(arm.window_rows.size() * dims);
-      for (const auto& row : arm.window_rows) window_flat.insert(window_flat.end(), row.begin(), row.end());
-      const size_t window_n = arm.window_rows.size();
-      std::vector<float> wp(window_n);
-      REFLEX_RETURN_IF_ERROR(model->Score(**frozen_compiled, {window_flat.data(), window_n, dims}, wp.data()));
-      double em_prior = EstimatePriorEm(wp.data(), window_n, cal.clean.train_prior).prior;
-      bool prior_moved = window_n >= static_cast<size_t>(opt.policy.min_rows) &&
-                         std::fabs(em_prior - cal.clean.train_prior) > opt.policy.prior_shift_threshold;
       double conflict_rate = static_cast<double>(record.conflicts) / data.batch_size;
       bool drift_on = reading.drift || prior_moved || (!rules.empty() && conflict_rate > opt.policy.conflict_threshold);
       // Labels, when they arrive, are a drift signal of their own: the labelled prior moved, or the
@@ -282,7 +285,7 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       // 4. Heal.
       HealJob job;
       job.base = arm.current;
-      job.rows = std::move(window_flat);
+      job.rows = window_flat;
       job.n_rows = window_n;
       if (arm.uses_labels) job.labels.assign(arm.window_labels.begin(), arm.window_labels.end());
       job.rules = rules.empty() ? nullptr : &rules;
