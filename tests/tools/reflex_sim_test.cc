@@ -109,6 +109,8 @@ BOOST_AUTO_TEST_CASE(SameSeedGivesSameOutputAndLabelFreeNeverEndsBelowFrozen) {
   BOOST_TEST(ra.code == 0, ra.out);
   BOOST_TEST(Read(a / "summary.json") == Read(b / "summary.json"));
   BOOST_TEST(Read(a / "metrics.csv") == Read(b / "metrics.csv"));
+  BOOST_TEST(Read(a / "events.json") == Read(b / "events.json"));
+  BOOST_TEST(Read(a / "report.html") == Read(b / "report.html"));
   nlohmann::json s = nlohmann::json::parse(Read(a / "summary.json"));
   BOOST_TEST(s["arms"].contains("oracle"));
   BOOST_TEST(s["arms"]["healed_label_free"]["accuracy"].get<double>() >= s["arms"]["frozen"]["accuracy"].get<double>());

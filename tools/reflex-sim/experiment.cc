@@ -296,6 +296,7 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       if (!healed.ok()) return healed.status().WithContext(arm.name + " heal after batch " + std::to_string(b));
       const HealReport& rep = healed->report;
       std::map<std::string, double> details = rep.Metrics();
+      details.erase("duration_ms");  // wall-clock time: would make the same seed give different output
       details["fidi_z"] = reading.max_z;
       details["em_prior"] = em_prior;
       std::string why = rep.diagnosis.explanation + "; " + rep.reason;
