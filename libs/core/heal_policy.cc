@@ -81,6 +81,7 @@ const std::map<std::string, Field>& Fields() {
     add("prior_shift_threshold", &HealPolicy::prior_shift_threshold, 0.0, 1.0);
     add("min_rows", &HealPolicy::min_rows, 1, 1e7);
     add("cooldown_batches", &HealPolicy::cooldown_batches, 0, 1e6);
+    add("cooldown_ms", &HealPolicy::cooldown_ms, 0, 1e9);
     add("window_rows", &HealPolicy::window_rows, 10, 1e6);
     add("steps", &HealPolicy::steps, 0, 10000);
     add("lr", &HealPolicy::lr, 1e-7, 1.0);

@@ -28,6 +28,7 @@ struct HealPolicy {
   double prior_shift_threshold = 0.05;// |EM prior - training prior| that also triggers a heal
   int min_rows = 300;                 // rows in the recent window before a heal may run
   int cooldown_batches = 0;           // batches to wait after a heal before the next one
+  int cooldown_ms = 10000;            // cluster: milliseconds after a heal decision before the next
   int window_rows = 500;              // most recent rows a heal learns from
 
   // --- Optimisation ---

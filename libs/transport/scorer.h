@@ -38,4 +38,10 @@ class Scorer {
 // queue or an actor) and must not throw.
 using LabelSink = std::function<void(const wire::LabelFeedback&)>;
 
+// Sees every request that was scored successfully: the request (its id and rows), one
+// probability per row and the version that scored them. Called on scoring worker threads,
+// concurrently and just before the reply is queued: it must be thread-safe, quick and must not throw.
+// A replica uses it to summarise drift and to remember rows for delayed labels.
+using ScoredSink = std::function<void(const wire::ScoreRequest&, const float* probs, uint64_t version)>;
+
 }  // namespace reflex::transport

@@ -126,8 +126,16 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
     reply.request_id = item->request.request_id;
     reply.version = *version;
     reply.probabilities.assign(probs.begin() + offset, probs.begin() + offset + n);
-    offset += n;
+    // Before the reply leaves, so a label the client sends at once finds its row.
+    if (options_.scored_sink) {
+      try {
+        options_.scored_sink(item->request, probs.data() + offset, *version);
+      } catch (...) {
+        // A sink must not throw; if one does, the request is still answered.
+      }
+    }
     ReplyFromQueue(std::move(item->envelope), reply, true);
+    offset += n;
   }
 }
 

@@ -76,6 +76,7 @@ struct ScoringServerOptions {
   int send_high_water_mark = 10000;             // ZMQ_SNDHWM / ZMQ_RCVHWM of the ROUTER
   LabelSink label_sink;                         // may be empty: labels are then acknowledged
                                                 // and dropped
+  ScoredSink scored_sink;                       // may be empty; sees each request scored OK
   std::optional<CurveServerConfig> curve;       // CURVE server keys (curve_keys.h): encrypt,
                                                 // and clients must know curve->server.public_key
   std::vector<std::string> curve_allowed_clients;  // with curve: when non-empty, the server runs a

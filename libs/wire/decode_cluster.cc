@@ -106,6 +106,12 @@ void DecodeDriftSummary(FieldReader& body, DriftSummary* out) {
   body.UInt32("cols", &out->cols);
   body.Float32Vector("sample_rows", &out->sample_rows);
   body.Int8List("sample_labels", -1, 1, &out->sample_labels);
+  // Optional counters (absent in older senders: 0).
+  for (auto [name, field] : {std::pair{"positives", &out->positives}, {"label_tp", &out->label_tp},
+                             {"label_fp", &out->label_fp}, {"label_tn", &out->label_tn},
+                             {"label_fn", &out->label_fn}}) {
+    if (body.Find(name)) body.UInt64(name, field);
+  }
   if (!body.ok()) return;
   DecodeContext& ctx = body.context();
   if (out->rule_conflicts.size() != out->rule_fired.size()) {

@@ -48,7 +48,7 @@ void WriteBody(Packer* pk, StringSink* sink, const LabelFeedback& m) {
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
-  MapWriter w(pk, sink, 11);
+  MapWriter w(pk, sink, 16);
   w.String("replica_id", m.replica_id);
   w.Int("window_start_unix_ms", m.window_start_unix_ms);
   w.Int("window_end_unix_ms", m.window_end_unix_ms);
@@ -67,6 +67,11 @@ void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
   w.UInt("cols", m.cols);
   w.Float32Vector("sample_rows", m.sample_rows);
   w.Int8List("sample_labels", m.sample_labels);
+  w.UInt("positives", m.positives);
+  w.UInt("label_tp", m.label_tp);
+  w.UInt("label_fp", m.label_fp);
+  w.UInt("label_tn", m.label_tn);
+  w.UInt("label_fn", m.label_fn);
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const HealJob& m) {

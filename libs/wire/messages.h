@@ -90,6 +90,10 @@ struct DriftSummary {
   uint32_t cols = 0;
   std::vector<float> sample_rows;           // reservoir sample, row-major
   std::vector<int8_t> sample_labels;        // per sample row: 0/1, or -1 when unknown
+  // Optional on the wire (absent = 0), for label-free and labelled health checks:
+  uint64_t positives = 0;                   // rows in this window scored >= 0.5
+  // Delayed labels joined in this window to rows that served_version scored (threshold 0.5).
+  uint64_t label_tp = 0, label_fp = 0, label_tn = 0, label_fn = 0;
 };
 
 struct HealJob {

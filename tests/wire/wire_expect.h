@@ -80,6 +80,11 @@ inline void ExpectSameFields(const DriftSummary& a, const DriftSummary& b) {
   BOOST_TEST(a.cols == b.cols);
   BOOST_TEST(SameBits(a.sample_rows, b.sample_rows));
   BOOST_TEST(a.sample_labels == b.sample_labels);
+  BOOST_TEST(a.positives == b.positives);
+  BOOST_TEST(a.label_tp == b.label_tp);
+  BOOST_TEST(a.label_fp == b.label_fp);
+  BOOST_TEST(a.label_tn == b.label_tn);
+  BOOST_TEST(a.label_fn == b.label_fn);
 }
 
 inline void ExpectSameFields(const HealJob& a, const HealJob& b) {

@@ -70,6 +70,11 @@ inline DriftSummary SampleDriftSummary() {
   m.cols = 2;
   m.sample_rows = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f};
   m.sample_labels = {-1, 0, 1};
+  m.positives = 4000;
+  m.label_tp = 1;
+  m.label_fp = 2;
+  m.label_tn = 3;
+  m.label_fn = 0;
   return m;
 }
 

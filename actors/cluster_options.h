@@ -1,0 +1,82 @@
+// Options of the three cluster actors, as plain values. Services fill them from their TOML
+// files and flags (services/common/service_config.h); the embedded cluster fills them in code.
+// The defaults here are the documented defaults of configs/*.toml.
+//
+// Ownership: plain values; the shared_ptrs point at immutable or thread-safe objects.
+// Units: milliseconds (_ms), rows, bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/heal_policy.h"
+#include "model/model_bundle.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace reflex::actors {
+
+// Called for each notable event with its name and fields (a JSON object), from the thread that
+// saw it (actor or transport thread): must be thread-safe. May be empty (no logging).
+using EventLog = std::function<void(const std::string& event, const nlohmann::json& fields)>;
+
+// How to reach the coordinator: a CAF host and port, or (embedded mode) a local handle.
+struct CoordinatorAddress {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7400;
+  caf::actor local;  // set in embedded mode: used instead of host:port
+  int reconnect_ms = 1000;
+};
+
+struct ReplicaOptions {
+  std::string id = "replica-1";
+  std::shared_ptr<const ModelBundle> bundle;  // required
+  std::string scoring_endpoint = "tcp://127.0.0.1:7500";
+  int scoring_workers = 2;
+  CoordinatorAddress coordinator;
+  std::string weights_publish = "tcp://127.0.0.1:7402";
+  std::string weights_snapshot = "tcp://127.0.0.1:7403";
+  int bus_heartbeat_ms = 500;
+  int summary_rows = 500;
+  int summary_interval_ms = 1000;
+  int sample_rows = 200;
+  int label_cache_rows = 100000;
+  std::shared_ptr<prometheus::Registry> metrics;  // may be null: a private registry
+  EventLog log;
+};
+
+struct HealerOptions {
+  std::string id = "healer-1";
+  std::shared_ptr<const ModelBundle> bundle;  // required
+  CoordinatorAddress coordinator;
+  std::string device = "auto";  // auto | cpu | cuda
+  int max_concurrent = 1;
+  int heartbeat_ms = 1000;
+  std::shared_ptr<prometheus::Registry> metrics;
+  EventLog log;
+};
+
+struct CoordinatorOptions {
+  std::string id = "coordinator";
+  std::shared_ptr<const ModelBundle> bundle;  // required
+  std::string registry_dir = "registry";      // empty: in memory (tests, embedded demos)
+  std::string weights_publish = "tcp://127.0.0.1:7402";
+  std::string weights_snapshot = "tcp://127.0.0.1:7403";
+  int bus_heartbeat_ms = 500;
+  int healer_heartbeat_ms = 1000;
+  int healer_misses = 3;
+  int heal_timeout_ms = 60000;
+  int window_summaries = 5;
+  HealPolicy policy;
+  std::shared_ptr<prometheus::Registry> metrics;
+  EventLog log;
+};
+
+}  // namespace reflex::actors

@@ -1,0 +1,476 @@
+#include "actors/coordinator.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "actors/wire_payload.h"
+
+namespace reflex::actors {
+namespace {
+
+constexpr size_t kMaxEvents = 200;
+constexpr uint64_t kHealthWindowRows = 50;     // labelled outcomes per health observation
+constexpr uint64_t kNewLabelsForReheal = 100;  // labelled rows that justify another heal
+constexpr int kTickMs = 200;
+
+std::string Fixed(double v, int digits = 3) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+void ResetHealth(CoordinatorSelf self, uint64_t version) {
+  auto& st = self->state;
+  st.health.version = version;
+  st.health.monitor = HealthMonitor(HealthConfig{st.policy.rollback_f1_drop, st.policy.rollback_accuracy_drop,
+                                                 static_cast<size_t>(std::max(1, st.policy.rollback_window))});
+  st.health.bucket = Confusion();
+  st.health.positive_rates.clear();
+}
+
+void UpdateGauges(CoordinatorSelf self) {
+  auto& st = self->state;
+  size_t alive = 0;
+  for (const auto& [id, h] : st.healers) alive += h.alive;
+  st.metrics.healers_alive->Set(static_cast<double>(alive));
+  st.metrics.replicas->Set(static_cast<double>(st.replicas.size()));
+  st.metrics.current_version->Set(static_cast<double>(st.runtime->registry().active()));
+}
+
+// Automatic rollback to the version the active one replaced.
+void AutoRollback(CoordinatorSelf self, const std::string& why) {
+  auto& st = self->state;
+  const VersionRecord& active = st.runtime->active();
+  if (active.adapter.version == 0 || st.pinned) return;
+  const uint64_t target = active.adapter.parent;
+  auto record = PublishWeightsOf(self, target, "automatic rollback to v" + std::to_string(target) + ": " + why);
+  if (!record.ok()) {
+    RecordEvent(self, "rollback_failed", {{"target", target}, {"error", record.status().message()}});
+  }
+}
+
+// Health of the active version from one summary (DESIGN.md §3: the original's thresholds).
+void WatchHealth(CoordinatorSelf self, const wire::DriftSummary& s) {
+  auto& st = self->state;
+  const uint64_t active = st.runtime->registry().active();
+  if (st.health.version != active) ResetHealth(self, active);
+  if (s.served_version != active || active == 0) return;
+  Confusion c;
+  c.tp = s.label_tp;
+  c.fp = s.label_fp;
+  c.tn = s.label_tn;
+  c.fn = s.label_fn;
+  st.health.bucket.Merge(c);
+  if (st.health.bucket.total() >= kHealthWindowRows) {
+    const Confusion b = st.health.bucket;
+    st.health.bucket = Confusion();
+    if (!st.health.monitor.has_baseline()) {
+      st.health.monitor.SetBaseline(b.accuracy(), b.f1());
+      RecordEvent(self, "health_baseline", {{"version", active}, {"accuracy", b.accuracy()}, {"f1", b.f1()}});
+    } else {
+      st.health.monitor.Observe(b.accuracy(), b.f1());
+      if (st.health.monitor.Check() == HealthVerdict::kDegraded) {
+        AutoRollback(self, st.health.monitor.Explain());
+        return;
+      }
+    }
+  }
+  // Label-free proxy: the version flags too few or too many rows, persistently.
+  if (s.rows_scored >= 50) {
+    st.health.positive_rates.push_back(static_cast<double>(s.positives) / static_cast<double>(s.rows_scored));
+    while (st.health.positive_rates.size() > static_cast<size_t>(std::max(1, st.policy.rollback_window))) {
+      st.health.positive_rates.pop_front();
+    }
+    if (st.health.positive_rates.size() == static_cast<size_t>(std::max(1, st.policy.rollback_window))) {
+      bool all_out = true;
+      for (double r : st.health.positive_rates) {
+        all_out = all_out && (r < st.policy.min_positive_rate || r > st.policy.max_positive_rate);
+      }
+      if (all_out) {
+        AutoRollback(self, "positive rate " + Fixed(st.health.positive_rates.back()) + " outside [" +
+                               Fixed(st.policy.min_positive_rate) + ", " + Fixed(st.policy.max_positive_rate) +
+                               "] for " + std::to_string(st.policy.rollback_window) + " summaries");
+      }
+    }
+  }
+}
+
+// Auto-mode heal decision after each merged summary.
+void MaybeHeal(CoordinatorSelf self) {
+  auto& st = self->state;
+  if (st.policy.mode != HealMode::kAuto || st.pinned || st.heal) return;
+  const DriftReading r = st.drift->Reading();
+  st.metrics.drift_z->Set(r.max_z);
+  st.metrics.conflict_rate->Set(r.conflict_rate);
+  if (r.rows < static_cast<uint64_t>(st.policy.min_rows)) return;
+  const bool fidi = r.max_z > st.policy.fidi_threshold;
+  const bool conflicts = r.conflict_rate > st.policy.conflict_threshold;
+  if (!fidi && !conflicts) return;
+  const int64_t now = CoordinatorNowMs();
+  if (st.last_heal_ms != 0 && now - st.last_heal_ms < st.policy.cooldown_ms) return;
+  // After an accepted heal, heal again only on new evidence: the drift moved, or new labels.
+  if (st.z_at_last_heal >= 0) {
+    const bool drift_moved = std::abs(r.max_z - st.z_at_last_heal) > 0.5 * st.policy.fidi_threshold;
+    const bool new_labels = st.drift->labelled_seen() >= st.labelled_at_last_heal + kNewLabelsForReheal;
+    if (!drift_moved && !new_labels) return;
+  }
+  const std::string trigger = std::string(fidi ? "fidi" : "conflicts") + " z=" + Fixed(r.max_z, 2) + " feature=" +
+                              st.options.bundle->model->spec().feature_names[r.max_feature] +
+                              " conflict_rate=" + Fixed(r.conflict_rate) + " rows=" + std::to_string(r.rows);
+  Status s = StartHeal(self, trigger);
+  if (!s.ok()) RecordEvent(self, "heal_not_started", {{"trigger", trigger}, {"why", s.message()}});
+}
+
+const HealerInfo* PickHealer(CoordinatorSelf self) {
+  auto& st = self->state;
+  const HealerInfo* best = nullptr;
+  double best_load = 0;
+  for (const auto& [id, h] : st.healers) {
+    if (!h.alive || !h.handle || st.heal->tried.count(id)) continue;
+    const double load = static_cast<double>(h.load) / std::max<uint32_t>(1, h.max_concurrent);
+    if (!best || load < best_load || (load == best_load && h.jobs < best->jobs)) {
+      best = &h;
+      best_load = load;
+    }
+  }
+  return best;
+}
+
+void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& bytes);
+
+// Sends the heal in flight to the best healer not tried yet; gives up when none is left.
+void Dispatch(CoordinatorSelf self) {
+  auto& st = self->state;
+  if (!st.heal) return;
+  const HealerInfo* h = PickHealer(self);
+  if (!h) {
+    RecordEvent(self, "heal_abandoned", {{"job", st.heal->job_id}, {"why", "no live healer left to try"},
+                                         {"tried", st.heal->tried.size()}});
+    st.metrics.rejections->Increment();
+    st.heal.reset();
+    return;
+  }
+  HealInFlight& heal = *st.heal;
+  if (!heal.healer.empty()) st.metrics.reassignments->Increment();
+  heal.healer = h->id;
+  heal.tried.insert(h->id);
+  const uint64_t attempt = ++heal.attempt;
+  st.healers[h->id].jobs++;
+  st.healers[h->id].load++;
+  RecordEvent(self, "heal_dispatched", {{"job", heal.job_id}, {"healer", h->id}, {"attempt", attempt}});
+  auto healer = caf::actor_cast<healer_actor>(h->handle);
+  self->request(healer, std::chrono::milliseconds(std::max(100, st.options.heal_timeout_ms)), heal_atom::value,
+                heal.job_bytes)
+      .then([=](std::string& result) { HandleResult(self, attempt, result); },
+            [=](caf::error& err) {
+              auto& s = self->state;
+              if (!s.heal || s.heal->attempt != attempt || s.heal->candidate) return;  // stale
+              RecordEvent(self, "heal_attempt_failed",
+                          {{"job", s.heal->job_id}, {"healer", s.heal->healer}, {"error", self->system().render(err)}});
+              Dispatch(self);
+            });
+}
+
+void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& bytes) {
+  auto& st = self->state;
+  if (!st.heal || st.heal->attempt != attempt || st.heal->candidate) return;
+  auto it = st.healers.find(st.heal->healer);
+  if (it != st.healers.end() && it->second.load > 0) it->second.load--;
+  auto result = DecodePayload<wire::HealResult>(bytes, "heal result");
+  if (!result.ok()) {
+    RecordEvent(self, "heal_attempt_failed", {{"job", st.heal->job_id}, {"healer", st.heal->healer},
+                                              {"error", result.status().message()}});
+    Dispatch(self);
+    return;
+  }
+  HealInFlight& heal = *st.heal;
+  heal.metrics = result->metrics;
+  if (!result->accepted || !result->candidate) {
+    st.metrics.rejections->Increment();
+    RecordEvent(self, "heal_rejected", {{"job", heal.job_id}, {"healer", result->healer_id},
+                                        {"stage", "healer"}, {"reason", result->reason}});
+    st.heal.reset();
+    return;
+  }
+  const auto reported = result->metrics.find("positive_rate");
+  heal.reported_positive_rate = reported == result->metrics.end() ? -1 : reported->second;
+  heal.candidate = *result->candidate;
+  // The coordinator's own check runs detached: it scores the candidate with LibTorch.
+  auto bundle = st.options.bundle;
+  const AdapterVersion candidate = *heal.candidate;
+  const VersionRecord* parent_record = st.runtime->registry().Get(heal.parent);
+  const AdapterVersion parent = parent_record ? parent_record->adapter : AdapterVersion{};
+  const std::vector<float> rows = heal.rows;
+  const HealPolicy policy = st.policy;
+  const double reported_rate = heal.reported_positive_rate;
+  const uint64_t job = heal.job_id;
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->spawn<caf::detached>([=](caf::blocking_actor* worker) {
+    Admission a = AdmitCandidate(*bundle->model, candidate, parent, rows, bundle->model->input_dims(), policy,
+                                 reported_rate);
+    worker->send(me, admit_atom::value, job, attempt, a.admitted, a.reason, a.positive_rate);
+  });
+}
+
+void HandleAdmission(CoordinatorSelf self, uint64_t job, uint64_t attempt, bool admitted, const std::string& reason,
+                     double measured_rate) {
+  auto& st = self->state;
+  if (!st.heal || st.heal->job_id != job || st.heal->attempt != attempt || !st.heal->candidate) return;
+  HealInFlight heal = std::move(*st.heal);
+  st.heal.reset();
+  const uint64_t active = st.runtime->registry().active();
+  std::string refusal;
+  if (!admitted) refusal = reason;
+  else if (active != heal.parent) refusal = "stale: v" + std::to_string(active) + " became active while it healed v" + std::to_string(heal.parent);
+  else if (st.pinned) refusal = "a version was pinned while it healed";
+  else if (st.policy.mode == HealMode::kFrozen) refusal = "heals were frozen while it healed";
+  if (!refusal.empty()) {
+    st.metrics.rejections->Increment();
+    RecordEvent(self, "heal_rejected", {{"job", job}, {"healer", heal.healer}, {"stage", "coordinator"}, {"reason", refusal}});
+    return;
+  }
+  std::map<std::string, double> metrics = heal.metrics;
+  metrics["coordinator_positive_rate"] = measured_rate;
+  metrics["job"] = static_cast<double>(job);
+  auto record = st.runtime->Publish(*heal.candidate, "heal: " + heal.trigger, metrics);
+  if (!record.ok()) {
+    st.metrics.rejections->Increment();
+    RecordEvent(self, "heal_rejected", {{"job", job}, {"stage", "publish"}, {"reason", record.status().message()}});
+    return;
+  }
+  st.metrics.heals_accepted->Increment();
+  st.z_at_last_heal = st.drift->Reading().max_z;
+  st.labelled_at_last_heal = st.drift->labelled_seen();
+  ResetHealth(self, record->adapter.version);
+  UpdateGauges(self);
+  RecordEvent(self, "version_published", {{"version", record->adapter.version}, {"parent", heal.parent},
+                                          {"healer", heal.healer}, {"reason", record->reason},
+                                          {"labelled_rows", metrics.count("labelled_rows") ? metrics["labelled_rows"] : 0.0}});
+}
+
+void Tick(CoordinatorSelf self) {
+  auto& st = self->state;
+  const int64_t now = CoordinatorNowMs();
+  const int64_t dead_after = static_cast<int64_t>(st.options.healer_heartbeat_ms) * std::max(1, st.options.healer_misses);
+  for (auto& [id, h] : st.healers) {
+    if (h.alive && now - h.last_beat_ms > dead_after) {
+      h.alive = false;
+      RecordEvent(self, "healer_silent", {{"healer", id}, {"silent_ms", now - h.last_beat_ms}});
+      if (st.heal && !st.heal->candidate && st.heal->healer == id) Dispatch(self);
+    }
+  }
+  UpdateGauges(self);
+  self->delayed_send(self, std::chrono::milliseconds(kTickMs), tick_atom::value);
+}
+
+}  // namespace
+
+CoordinatorState::~CoordinatorState() {
+  if (runtime) runtime->Stop();
+}
+
+int64_t CoordinatorNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void RecordEvent(CoordinatorSelf self, const std::string& event, nlohmann::json fields) {
+  auto& st = self->state;
+  if (st.options.log) st.options.log(event, fields);
+  fields["event"] = event;
+  fields["unix_ms"] = CoordinatorNowMs();
+  st.events.push_back(std::move(fields));
+  while (st.events.size() > kMaxEvents) st.events.pop_front();
+}
+
+Status StartHeal(CoordinatorSelf self, const std::string& trigger) {
+  auto& st = self->state;
+  if (st.heal) return Status::FailedPrecondition("heal job " + std::to_string(st.heal->job_id) + " is still running");
+  bool any_alive = false;
+  for (const auto& [id, h] : st.healers) any_alive = any_alive || (h.alive && h.handle);
+  if (!any_alive) return Status::Unavailable("no live healer has joined");
+  const size_t need = static_cast<size_t>(std::min(st.policy.min_rows, st.policy.window_rows));
+  std::vector<float> rows;
+  std::vector<int8_t> labels;
+  st.drift->HealRows(static_cast<size_t>(st.policy.window_rows), &rows, &labels);
+  const size_t cols = st.options.bundle->model->input_dims();
+  const size_t n = rows.size() / cols;
+  if (n < need) {
+    return Status::FailedPrecondition("only " + std::to_string(n) + " sampled rows so far; a heal needs " + std::to_string(need));
+  }
+  bool any_label = false;
+  for (int8_t l : labels) any_label = any_label || l >= 0;
+  if (!any_label) labels.clear();
+
+  wire::HealJob job;
+  job.job_id = st.next_job_id++;
+  job.base = st.runtime->active().adapter;
+  job.cols = static_cast<uint32_t>(cols);
+  job.rows = rows;
+  job.labels = labels;
+  job.policy = st.policy.ToMap();
+  job.new_version = st.runtime->registry().LatestVersion() + 1;
+  job.epoch = st.runtime->epoch();
+
+  HealInFlight heal;
+  heal.job_id = job.job_id;
+  heal.job_bytes = EncodePayload(job);
+  heal.rows = std::move(rows);
+  heal.parent = job.base.version;
+  heal.trigger = trigger;
+  heal.started_ms = CoordinatorNowMs();
+  st.heal = std::move(heal);
+  st.last_heal_ms = st.heal->started_ms;
+  st.metrics.heals_started->Increment();
+  RecordEvent(self, "heal_started", {{"job", job.job_id}, {"trigger", trigger}, {"rows", n},
+                                     {"labelled_rows", any_label ? std::count_if(job.labels.begin(), job.labels.end(), [](int8_t l) { return l >= 0; }) : 0},
+                                     {"base", job.base.version}});
+  Dispatch(self);
+  return Status();
+}
+
+Result<VersionRecord> PublishWeightsOf(CoordinatorSelf self, uint64_t target, const std::string& reason) {
+  auto& st = self->state;
+  const VersionRecord* record = st.runtime->registry().Get(target);
+  if (!record) return Status::NotFound("version " + std::to_string(target) + " is not in the registry");
+  auto published = st.runtime->Publish(record->adapter, reason, {{"weights_of", static_cast<double>(target)}});
+  if (!published.ok()) return published.status();
+  st.metrics.rollbacks->Increment();
+  ResetHealth(self, published->adapter.version);
+  UpdateGauges(self);
+  RecordEvent(self, "version_published", {{"version", published->adapter.version}, {"weights_of", target},
+                                          {"parent", published->adapter.parent}, {"reason", reason}});
+  return published;
+}
+
+coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, CoordinatorOptions options,
+                                                     std::shared_ptr<CoordinatorRuntime> runtime) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.runtime = std::move(runtime);
+  st.policy = st.options.policy;
+  st.registry = RegistryOrPrivate(st.options.metrics);
+  st.metrics = MakeCoordinatorMetrics(*st.registry, st.options.id);
+  st.metrics.epoch->Set(static_cast<double>(st.runtime->epoch()));
+  const ModelBundle& bundle = *st.options.bundle;
+  st.drift.emplace(bundle.fidi, bundle.model->input_dims(), static_cast<size_t>(std::max(1, st.options.window_summaries)),
+                   static_cast<size_t>(std::max(1, st.policy.window_rows)));
+  ResetHealth(self, st.runtime->registry().active());
+  UpdateGauges(self);
+  RecordEvent(self, "coordinator_started", {{"epoch", st.runtime->epoch()}, {"active", st.runtime->registry().active()},
+                                            {"weights_publish", st.runtime->publisher().publish_endpoint()},
+                                            {"weights_snapshot", st.runtime->publisher().snapshot_endpoint()}});
+
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& s = self->state;
+    for (auto& [id, r] : s.replicas) {
+      if (r.handle && r.handle.address() == msg.source) {
+        r.alive = false;
+        r.handle = nullptr;
+        s.drift->Forget(id);
+        RecordEvent(self, "replica_lost", {{"replica", id}});
+      }
+    }
+    for (auto& [id, h] : s.healers) {
+      if (h.handle && h.handle.address() == msg.source) {
+        h.alive = false;
+        h.handle = nullptr;
+        RecordEvent(self, "healer_lost", {{"healer", id}});
+        if (s.heal && !s.heal->candidate && s.heal->healer == id) Dispatch(self);
+      }
+    }
+    UpdateGauges(self);
+  });
+  self->send(self, tick_atom::value);
+
+  return {
+      [=](hello_atom, std::string& id, std::string& endpoint, caf::actor& handle) -> uint64_t {
+        auto& s = self->state;
+        ReplicaInfo& r = s.replicas[id];
+        r.id = id;
+        r.endpoint = endpoint;
+        r.handle = handle;
+        r.alive = true;
+        r.last_summary_ms = CoordinatorNowMs();
+        self->monitor(handle);
+        RecordEvent(self, "replica_joined", {{"replica", id}, {"endpoint", endpoint}});
+        UpdateGauges(self);
+        return s.runtime->epoch();
+      },
+      [=](healer_atom, std::string& id, std::string& device, uint32_t max_concurrent, caf::actor& handle) {
+        auto& s = self->state;
+        HealerInfo& h = s.healers[id];
+        h.id = id;
+        h.device = device;
+        h.handle = handle;
+        h.max_concurrent = std::max<uint32_t>(1, max_concurrent);
+        h.load = 0;
+        h.alive = true;
+        h.last_beat_ms = CoordinatorNowMs();
+        self->monitor(handle);
+        RecordEvent(self, "healer_joined", {{"healer", id}, {"device", device}});
+        UpdateGauges(self);
+      },
+      [=](beat_atom, std::string& id, uint32_t load) {
+        auto& s = self->state;
+        auto it = s.healers.find(id);
+        if (it == s.healers.end() || !it->second.handle) return;  // unknown: it must join first
+        if (!it->second.alive) RecordEvent(self, "healer_back", {{"healer", id}});
+        it->second.alive = true;
+        it->second.load = load;
+        it->second.last_beat_ms = CoordinatorNowMs();
+      },
+      [=](summary_atom, std::string& bytes) {
+        auto& s = self->state;
+        auto summary = DecodePayload<wire::DriftSummary>(bytes, "drift summary");
+        Status added = summary.ok() ? s.drift->Add(*summary) : summary.status();
+        if (!added.ok()) {
+          s.metrics.bad_summaries->Increment();
+          RecordEvent(self, "summary_refused", {{"error", added.message()}});
+          return;
+        }
+        s.metrics.summaries->Increment();
+        ReplicaInfo& r = s.replicas[summary->replica_id];
+        r.id = summary->replica_id;
+        r.last_summary_ms = CoordinatorNowMs();
+        r.served_version = summary->served_version;
+        r.rows_scored += summary->rows_scored;
+        WatchHealth(self, *summary);
+        MaybeHeal(self);
+      },
+      [=](label_atom, std::string& from, uint64_t request_id, uint32_t row, uint8_t label) {
+        auto& s = self->state;
+        for (auto& [id, r] : s.replicas) {
+          if (id == from || !r.handle) continue;
+          self->send(caf::actor_cast<replica_actor>(r.handle), label_atom::value, request_id, row, label, true);
+        }
+      },
+      [=](control_atom, std::string& bytes) -> std::string {
+        auto request = DecodePayload<wire::ControlRequest>(bytes, "control request");
+        if (!request.ok()) {
+          wire::ControlReply reply;
+          reply.error = wire::ErrorCode::kMalformed;
+          reply.message = request.status().message();
+          return EncodePayload(reply);
+        }
+        return EncodePayload(HandleControl(self, *request));
+      },
+      [=](tick_atom) { Tick(self); },
+      [=](admit_atom, uint64_t job, uint64_t attempt, bool admitted, std::string& reason, double rate) {
+        HandleAdmission(self, job, attempt, admitted, reason, rate);
+      },
+  };
+}
+
+Result<coordinator_actor> SpawnCoordinator(caf::actor_system& system, const CoordinatorOptions& options) {
+  std::vector<std::string> problems;
+  auto runtime = CoordinatorRuntime::Start(options, &problems);
+  if (!runtime.ok()) return runtime.status();
+  if (options.log) {
+    for (const std::string& p : problems) options.log("registry_problem", {{"detail", p}});
+  }
+  std::shared_ptr<CoordinatorRuntime> rt = std::move(*runtime);
+  return system.spawn(CoordinatorBehavior, options, rt);
+}
+
+}  // namespace reflex::actors

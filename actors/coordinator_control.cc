@@ -1,0 +1,229 @@
+// The coordinator's answers to reflexctl (PROTOCOL.md, control section). Runs in the
+// coordinator actor; every refusal says why (error kInvalidArgument or kNotReady + message).
+#include <algorithm>
+#include <cstdlib>
+
+#include "actors/coordinator.h"
+
+namespace reflex::actors {
+namespace {
+
+using wire::ControlReply;
+using wire::ErrorCode;
+
+ControlReply Ok(const wire::ControlRequest& req, const nlohmann::json& body) {
+  ControlReply r;
+  r.request_id = req.request_id;
+  r.body_json = body.dump();
+  return r;
+}
+
+ControlReply Refuse(const wire::ControlRequest& req, ErrorCode code, const std::string& why) {
+  ControlReply r;
+  r.request_id = req.request_id;
+  r.error = code;
+  r.message = req.command + ": " + why;
+  return r;
+}
+
+ErrorCode CodeFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound: return ErrorCode::kInvalidArgument;
+    case StatusCode::kUnavailable:
+    case StatusCode::kFailedPrecondition: return ErrorCode::kNotReady;
+    default: return ErrorCode::kInternal;
+  }
+}
+
+bool ParseVersion(const std::string& text, uint64_t* out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 19) return false;
+  *out = std::strtoull(text.c_str(), nullptr, 10);
+  return true;
+}
+
+nlohmann::json PolicyJson(const HealPolicy& p) { return {{"policy", p.ToMap()}}; }
+
+nlohmann::json ModeJson(CoordinatorSelf self) {
+  auto& st = self->state;
+  return {{"mode", HealModeName(st.policy.mode)},
+          {"pinned", st.pinned ? nlohmann::json(*st.pinned) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json StatusJson(CoordinatorSelf self) {
+  auto& st = self->state;
+  const int64_t now = CoordinatorNowMs();
+  const DriftReading r = st.drift->Reading();
+  const auto& names = st.options.bundle->model->spec().feature_names;
+  nlohmann::json replicas = nlohmann::json::array();
+  for (const auto& [id, rep] : st.replicas) {
+    replicas.push_back({{"id", id},
+                        {"version", rep.served_version},
+                        {"ready", rep.alive && rep.served_version == st.runtime->registry().active()},
+                        {"alive", rep.alive},
+                        {"rows_scored", rep.rows_scored},
+                        {"summary_age_ms", now - rep.last_summary_ms},
+                        {"endpoint", rep.endpoint}});
+  }
+  nlohmann::json healers = nlohmann::json::array();
+  for (const auto& [id, h] : st.healers) {
+    healers.push_back({{"id", id},
+                       {"device", h.device},
+                       {"load", h.load},
+                       {"alive", h.alive},
+                       {"jobs", h.jobs},
+                       {"heartbeat_age_ms", now - h.last_beat_ms}});
+  }
+  nlohmann::json heal = nullptr;
+  if (st.heal) heal = {{"job_id", st.heal->job_id}, {"healer", st.heal->healer}, {"trigger", st.heal->trigger}};
+  return {{"epoch", st.runtime->epoch()},
+          {"current_version", st.runtime->registry().active()},
+          {"latest_version", st.runtime->registry().LatestVersion()},
+          {"mode", HealModeName(st.policy.mode)},
+          {"pinned", st.pinned ? nlohmann::json(*st.pinned) : nlohmann::json(nullptr)},
+          {"heal_in_flight", static_cast<bool>(st.heal)},
+          {"heal", heal},
+          {"weights_publish", st.runtime->publisher().publish_endpoint()},
+          {"weights_snapshot", st.runtime->publisher().snapshot_endpoint()},
+          {"drift",
+           {{"max_z", r.max_z},
+            {"feature", r.max_feature < names.size() ? names[r.max_feature] : ""},
+            {"conflict_rate", r.conflict_rate},
+            {"positive_rate", r.positive_rate},
+            {"rows", r.rows},
+            {"labelled_rows", st.drift->labelled_rows()},
+            {"drift", r.max_z > st.policy.fidi_threshold || r.conflict_rate > st.policy.conflict_threshold}}},
+          {"replicas", replicas},
+          {"healers", healers},
+          {"recent_events", nlohmann::json(std::vector<nlohmann::json>(
+                                st.events.end() - std::min<ptrdiff_t>(10, static_cast<ptrdiff_t>(st.events.size())),
+                                st.events.end()))}};
+}
+
+nlohmann::json HistoryJson(CoordinatorSelf self) {
+  auto& st = self->state;
+  VersionRegistry& reg = st.runtime->registry();
+  nlohmann::json versions = nlohmann::json::array();
+  for (uint64_t v : reg.Versions()) {
+    const VersionRecord* rec = reg.Get(v);
+    if (!rec) continue;
+    nlohmann::json metrics = nlohmann::json::object();
+    for (const auto& [k, val] : rec->metrics) {
+      if (std::isfinite(val)) metrics[k] = val;
+    }
+    nlohmann::json entry = {{"version", v},
+                            {"parent", rec->adapter.parent},
+                            {"epoch", rec->adapter.epoch},
+                            {"reason", rec->reason},
+                            {"created_unix_ms", rec->created_unix_ms},
+                            {"active", v == reg.active()},
+                            {"checksum", rec->adapter.checksum},
+                            {"metrics", metrics}};
+    auto w = rec->metrics.find("weights_of");
+    if (w != rec->metrics.end()) entry["weights_of"] = static_cast<uint64_t>(w->second);
+    versions.push_back(std::move(entry));
+  }
+  return {{"versions", versions}};
+}
+
+ControlReply Rollback(CoordinatorSelf self, const wire::ControlRequest& req, bool pin) {
+  auto& st = self->state;
+  uint64_t target = 0;
+  if (!req.args.empty()) {
+    if (!ParseVersion(req.args[0], &target)) {
+      return Refuse(req, ErrorCode::kInvalidArgument, "'" + req.args[0] + "' is not a version number");
+    }
+  } else if (pin) {
+    return Refuse(req, ErrorCode::kInvalidArgument, "which version? usage: pin VERSION");
+  } else {
+    const VersionRecord& active = st.runtime->active();
+    if (active.adapter.version == 0) return Refuse(req, ErrorCode::kNotReady, "version 0 is active: nothing to roll back to");
+    target = active.adapter.parent;
+  }
+  if (!st.runtime->registry().Get(target)) {
+    return Refuse(req, ErrorCode::kInvalidArgument, "version " + std::to_string(target) + " is not in the registry");
+  }
+  if (!pin && st.pinned) return Refuse(req, ErrorCode::kNotReady, "v" + std::to_string(*st.pinned) + " is pinned; unpin first");
+  uint64_t published = st.runtime->registry().active();
+  const VersionRecord* active = st.runtime->registry().Get(published);
+  const bool same_weights = active && active->adapter.weights == st.runtime->registry().Get(target)->adapter.weights;
+  if (!same_weights || !pin) {
+    auto record = PublishWeightsOf(self, target, std::string(pin ? "pinned" : "rollback") + " to v" +
+                                                     std::to_string(target) + " (operator)");
+    if (!record.ok()) return Refuse(req, CodeFor(record.status()), record.status().message());
+    published = record->adapter.version;
+  }
+  if (pin) st.pinned = target;
+  RecordEvent(self, pin ? "pinned" : "rolled_back", {{"version", published}, {"weights_of", target}});
+  return Ok(req, {{"version", published}, {"weights_of", target}});
+}
+
+}  // namespace
+
+wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlRequest& req) {
+  auto& st = self->state;
+  const std::string& cmd = req.command;
+  auto want_args = [&](size_t lo, size_t hi) -> std::optional<ControlReply> {
+    if (req.args.size() < lo || req.args.size() > hi) {
+      return Refuse(req, ErrorCode::kInvalidArgument,
+                    "takes " + (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)) +
+                        " arguments, got " + std::to_string(req.args.size()));
+    }
+    return std::nullopt;
+  };
+  if (cmd == "status") {
+    if (auto bad = want_args(0, 0)) return *bad;
+    return Ok(req, StatusJson(self));
+  }
+  if (cmd == "policy-get") {
+    if (auto bad = want_args(0, 0)) return *bad;
+    return Ok(req, PolicyJson(st.policy));
+  }
+  if (cmd == "policy-set") {
+    if (auto bad = want_args(2, 2)) return *bad;
+    HealPolicy next = st.policy;
+    Status s = next.Set(req.args[0], req.args[1]);
+    if (s.ok()) s = next.Validate();
+    if (!s.ok()) return Refuse(req, ErrorCode::kInvalidArgument, s.message());
+    st.policy = next;
+    RecordEvent(self, "policy_set", {{"key", req.args[0]}, {"value", req.args[1]}});
+    return Ok(req, PolicyJson(st.policy));
+  }
+  if (cmd == "heal") {
+    if (auto bad = want_args(0, 0)) return *bad;
+    if (st.policy.mode == HealMode::kFrozen) return Refuse(req, ErrorCode::kNotReady, "heals are frozen; unfreeze first");
+    if (st.pinned) return Refuse(req, ErrorCode::kNotReady, "v" + std::to_string(*st.pinned) + " is pinned; unpin first");
+    Status s = StartHeal(self, "operator");
+    if (!s.ok()) return Refuse(req, CodeFor(s), s.message());
+    return Ok(req, {{"job_id", st.heal ? st.heal->job_id : 0}, {"healer", st.heal ? st.heal->healer : ""}});
+  }
+  if (cmd == "rollback") {
+    if (auto bad = want_args(0, 1)) return *bad;
+    return Rollback(self, req, false);
+  }
+  if (cmd == "pin") {
+    if (auto bad = want_args(1, 1)) return *bad;
+    return Rollback(self, req, true);
+  }
+  if (cmd == "unpin") {
+    if (auto bad = want_args(0, 0)) return *bad;
+    st.pinned.reset();
+    RecordEvent(self, "unpinned", {});
+    return Ok(req, ModeJson(self));
+  }
+  if (cmd == "freeze" || cmd == "unfreeze") {
+    if (auto bad = want_args(0, 0)) return *bad;
+    st.policy.mode = cmd == "freeze" ? HealMode::kFrozen : HealMode::kAuto;
+    RecordEvent(self, cmd == "freeze" ? "frozen" : "unfrozen", {});
+    return Ok(req, ModeJson(self));
+  }
+  if (cmd == "history") {
+    if (auto bad = want_args(0, 0)) return *bad;
+    return Ok(req, HistoryJson(self));
+  }
+  return Refuse(req, ErrorCode::kInvalidArgument,
+                "unknown command (known: status, policy-get, policy-set, heal, rollback, pin, unpin, freeze, unfreeze, "
+                "history)");
+}
+
+}  // namespace reflex::actors

@@ -1,0 +1,162 @@
+#include "actors/coordinator_runtime.h"
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+#include "core/atomic_file.h"
+
+namespace reflex::actors {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads registry_dir/EPOCH (absent: 0), and writes back the next epoch.
+Result<uint64_t> NextEpoch(const std::string& dir) {
+  if (dir.empty()) return uint64_t{1};
+  const std::string path = (std::filesystem::path(dir) / "EPOCH").string();
+  uint64_t last = 0;
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    auto text = ReadWholeFile(path);
+    if (!text.ok()) return text.status();
+    std::istringstream in(*text);
+    if (!(in >> last)) return Status::Corruption(path + ": not an epoch number: '" + text->substr(0, 40) + "'");
+  }
+  REFLEX_RETURN_IF_ERROR(WriteFileAtomically(path, std::to_string(last + 1) + "\n"));
+  return last + 1;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CoordinatorRuntime>> CoordinatorRuntime::Start(const CoordinatorOptions& options,
+                                                                      std::vector<std::string>* load_problems) {
+  if (!options.bundle || !options.bundle->model) return Status::InvalidArgument("coordinator: no model bundle");
+  std::unique_ptr<CoordinatorRuntime> rt(new CoordinatorRuntime());
+  rt->options_ = options;
+  if (options.registry_dir.empty()) {
+    rt->registry_ = VersionRegistry::InMemory();
+  } else {
+    auto reg = VersionRegistry::Open(options.registry_dir, load_problems);
+    if (!reg.ok()) return reg.status().WithContext("opening the registry");
+    rt->registry_ = std::move(*reg);
+  }
+  auto epoch = NextEpoch(options.registry_dir);
+  if (!epoch.ok()) return epoch.status().WithContext("taking the next epoch");
+  rt->epoch_ = *epoch;
+
+  const HealableModel& model = *options.bundle->model;
+  if (rt->registry_->empty()) {
+    VersionRecord v0;
+    v0.adapter = model.initial_adapter();
+    v0.adapter.epoch = rt->epoch_;
+    v0.adapter.Seal();
+    v0.reason = "initial";
+    v0.created_unix_ms = NowMs();
+    REFLEX_RETURN_IF_ERROR(rt->registry_->Put(v0));
+    REFLEX_RETURN_IF_ERROR(rt->registry_->SetActive(0));
+  }
+  const VersionRecord* active = rt->registry_->Get(rt->registry_->active());
+  if (!active) return Status::Corruption("registry: the active version " + std::to_string(rt->registry_->active()) + " is missing");
+  if (!(active->adapter.dims == model.adapter_dims())) {
+    return Status::FailedPrecondition("registry " + options.registry_dir + ": its versions do not fit this bundle's model");
+  }
+
+  rt->zmq_ = std::make_unique<zmq::context_t>(1);
+  transport::WeightPublisherOptions po;
+  po.sender_id = options.id;
+  po.epoch = rt->epoch_;
+  po.publish_endpoint = options.weights_publish;
+  po.snapshot_endpoint = options.weights_snapshot;
+  po.heartbeat_interval = std::chrono::milliseconds(std::max(10, options.bus_heartbeat_ms));
+  if (options.log) {
+    EventLog log = options.log;
+    po.log = [log](const std::string& line) { log("weight_bus", {{"detail", line}}); };
+  }
+  auto publisher = transport::WeightPublisher::Start(*rt->zmq_, std::move(po));
+  if (!publisher.ok()) return publisher.status().WithContext("starting the weight bus");
+  rt->publisher_ = std::move(*publisher);
+  AdapterVersion current = active->adapter;
+  current.epoch = rt->epoch_;
+  current.Seal();
+  auto sent = rt->publisher_->Publish(current);
+  if (!sent.ok()) return sent.status().WithContext("publishing the active version");
+  return rt;
+}
+
+CoordinatorRuntime::~CoordinatorRuntime() { Stop(); }
+
+void CoordinatorRuntime::Stop() {
+  if (publisher_) publisher_->Stop();
+}
+
+const VersionRecord& CoordinatorRuntime::active() const { return *registry_->Get(registry_->active()); }
+
+Result<VersionRecord> CoordinatorRuntime::Publish(AdapterVersion adapter, const std::string& reason,
+                                                  std::map<std::string, double> metrics) {
+  VersionRecord record;
+  adapter.version = registry_->LatestVersion() + 1;
+  adapter.parent = registry_->active();
+  adapter.epoch = epoch_;
+  adapter.Seal();
+  REFLEX_RETURN_IF_ERROR(adapter.Verify());
+  record.adapter = std::move(adapter);
+  record.reason = reason;
+  record.created_unix_ms = NowMs();
+  record.metrics = std::move(metrics);
+  REFLEX_RETURN_IF_ERROR(registry_->Put(record));
+  REFLEX_RETURN_IF_ERROR(registry_->SetActive(record.adapter.version));
+  auto sent = publisher_->Publish(record.adapter);
+  if (!sent.ok()) return sent.status().WithContext("broadcasting version " + std::to_string(record.adapter.version));
+  return record;
+}
+
+Admission AdmitCandidate(const HealableModel& model, const AdapterVersion& candidate, const AdapterVersion& parent,
+                         const std::vector<float>& rows, size_t cols, const HealPolicy& policy,
+                         double reported_positive_rate) {
+  Admission a;
+  Status intact = candidate.Verify();
+  if (!intact.ok()) {
+    a.reason = "candidate damaged: " + intact.message();
+    return a;
+  }
+  if (!(candidate.dims == parent.dims)) {
+    a.reason = "candidate dims differ from its parent's";
+    return a;
+  }
+  const size_t n = cols ? rows.size() / cols : 0;
+  if (n == 0) {
+    a.reason = "no rows to check the candidate on";
+    return a;
+  }
+  auto probs = model.Score(candidate, BatchView{rows.data(), n, cols});
+  if (!probs.ok()) {
+    a.reason = "scoring the candidate failed: " + probs.status().message();
+    return a;
+  }
+  size_t positives = 0;
+  for (float p : *probs) positives += p >= 0.5f;
+  a.positive_rate = static_cast<double>(positives) / static_cast<double>(n);
+  char buf[200];
+  if (a.positive_rate < policy.min_positive_rate || a.positive_rate > policy.max_positive_rate) {
+    std::snprintf(buf, sizeof buf, "positive rate %.3f outside [%.3f, %.3f]", a.positive_rate, policy.min_positive_rate,
+                  policy.max_positive_rate);
+    a.reason = buf;
+    return a;
+  }
+  if (std::abs(a.positive_rate - reported_positive_rate) > 0.02) {
+    std::snprintf(buf, sizeof buf, "measured positive rate %.3f differs from the healer's %.3f", a.positive_rate,
+                  reported_positive_rate);
+    a.reason = buf;
+    return a;
+  }
+  std::snprintf(buf, sizeof buf, "admitted: positive rate %.3f on %zu rows", a.positive_rate, n);
+  a.reason = buf;
+  a.admitted = true;
+  return a;
+}
+
+}  // namespace reflex::actors

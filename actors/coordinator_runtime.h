@@ -1,0 +1,74 @@
+// CoordinatorRuntime: the coordinator's durable and networked parts, started before its actor
+// so that a start-up failure (registry folder, bind) reaches the caller as a Status.
+//
+//   - the version registry (core/registry.h), persisted in registry_dir (in memory when empty);
+//   - the epoch: registry_dir/EPOCH holds the last epoch; each start takes the next one and
+//     writes it back (atomically) before publishing anything, so a restarted coordinator fences
+//     every update of its previous life;
+//   - the weight publisher (transport/weight_publisher.h), which starts by publishing the
+//     registry's active version (version 0 from the bundle on a first start), re-stamped with
+//     the new epoch.
+// Publish() is the only way a version reaches the fleet: it numbers, stamps, seals, persists,
+// activates and then broadcasts, in that order, so the registry never lags the bus.
+//
+// Ownership: owned by the coordinator actor's state; single-threaded use (the actor).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "actors/cluster_options.h"
+#include "core/registry.h"
+#include "transport/weight_publisher.h"
+
+namespace reflex::actors {
+
+class CoordinatorRuntime {
+ public:
+  static Result<std::unique_ptr<CoordinatorRuntime>> Start(const CoordinatorOptions& options,
+                                                           std::vector<std::string>* load_problems);
+  ~CoordinatorRuntime();
+
+  uint64_t epoch() const { return epoch_; }
+  VersionRegistry& registry() { return *registry_; }
+  const VersionRecord& active() const;  // the version the fleet should serve
+  const transport::WeightPublisher& publisher() const { return *publisher_; }
+
+  // Makes `weights` (dims of the model) the fleet's next version: number = latest + 1, parent =
+  // the active version, this epoch. Returns the new record. Fails (and nothing changes on the
+  // bus) when persisting fails.
+  Result<VersionRecord> Publish(AdapterVersion adapter, const std::string& reason,
+                                std::map<std::string, double> metrics);
+
+  void Stop();  // stops the publisher; the registry is already on disk
+
+ private:
+  CoordinatorRuntime() = default;
+
+  CoordinatorOptions options_;
+  uint64_t epoch_ = 0;
+  std::unique_ptr<VersionRegistry> registry_;
+  std::unique_ptr<zmq::context_t> zmq_;
+  std::unique_ptr<transport::WeightPublisher> publisher_;
+};
+
+// The coordinator's own check of a candidate a healer accepted, run in a detached actor: the
+// candidate is intact and descends from `parent`; scored by the coordinator's copy of the model
+// on the job's rows, its positive rate is within the policy's bounds and within 0.02 of the rate
+// the healer reported (the healer's figures are checked, not trusted). Returns the verdict's
+// reason ("admitted: ..." or why not) and the measured positive rate.
+struct Admission {
+  bool admitted = false;
+  std::string reason;
+  double positive_rate = 0;
+};
+Admission AdmitCandidate(const HealableModel& model, const AdapterVersion& candidate, const AdapterVersion& parent,
+                         const std::vector<float>& rows, size_t cols, const HealPolicy& policy,
+                         double reported_positive_rate);
+
+}  // namespace reflex::actors

@@ -1,0 +1,159 @@
+#include "actors/drift_accumulator.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace reflex::actors {
+namespace {
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+const char* LabelResultName(DriftAccumulator::LabelResult result) {
+  switch (result) {
+    case DriftAccumulator::LabelResult::kJoined: return "joined";
+    case DriftAccumulator::LabelResult::kUnknownRequest: return "unknown request";
+    case DriftAccumulator::LabelResult::kBadRow: return "row out of range";
+    case DriftAccumulator::LabelResult::kDuplicate: return "duplicate";
+  }
+  return "?";
+}
+
+DriftAccumulator::DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> rules, size_t sample_rows,
+                                   size_t cache_rows, uint64_t seed)
+    : cols_(cols),
+      rules_(std::move(rules)),
+      sample_capacity_(sample_rows),
+      cache_capacity_rows_(cache_rows),
+      stats_(cols),
+      rng_(seed),
+      window_start_ms_(NowUnixMs()) {
+  const size_t n_rules = rules_ ? rules_->size() : 0;
+  fired_.assign(n_rules, 0);
+  conflicts_.assign(n_rules, 0);
+}
+
+void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, const float* probs,
+                              uint64_t version) {
+  if (n == 0) return;
+  RuleSet::BatchStats rule_stats;
+  if (rules_ && !rules_->empty()) rule_stats = rules_->Evaluate(rows, n, probs, 0.5);  // outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.AddRows(rows, n);
+  for (size_t r = 0; r < rule_stats.fired.size() && r < fired_.size(); ++r) {
+    fired_[r] += rule_stats.fired[r];
+    conflicts_[r] += rule_stats.conflicts[r];
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (probs[i] >= 0.5f) ++positives_;
+    // Reservoir sampling (Algorithm R) over the window's rows.
+    ++sample_seen_;
+    if (sample_.size() < sample_capacity_ * cols_) {
+      sample_.insert(sample_.end(), rows + i * cols_, rows + (i + 1) * cols_);
+    } else if (sample_capacity_ > 0) {
+      const size_t j = std::uniform_int_distribution<size_t>(0, sample_seen_ - 1)(rng_);
+      if (j < sample_capacity_) std::copy(rows + i * cols_, rows + (i + 1) * cols_, sample_.begin() + j * cols_);
+    }
+  }
+  window_rows_ += n;
+  totals_.rows += n;
+
+  if (cache_capacity_rows_ == 0 || n > cache_capacity_rows_) return;
+  Remembered& entry = cache_[request_id];  // a reused id replaces the older request
+  if (!entry.rows.empty()) cache_rows_ -= entry.probs.size();
+  else cache_order_.push_back(request_id);
+  entry.rows.assign(rows, rows + n * cols_);
+  entry.probs.assign(probs, probs + n);
+  entry.labelled.assign(n, false);
+  entry.version = version;
+  cache_rows_ += n;
+  while (cache_rows_ > cache_capacity_rows_ && !cache_order_.empty()) {
+    auto it = cache_.find(cache_order_.front());
+    cache_order_.pop_front();
+    if (it == cache_.end()) continue;
+    cache_rows_ -= it->second.probs.size();
+    cache_.erase(it);
+  }
+}
+
+DriftAccumulator::LabelResult DriftAccumulator::Label(uint64_t request_id, uint32_t row, uint8_t label) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache_.find(request_id);
+  if (it == cache_.end()) {
+    ++totals_.labels_unknown;
+    return LabelResult::kUnknownRequest;
+  }
+  Remembered& entry = it->second;
+  if (row >= entry.probs.size()) return LabelResult::kBadRow;
+  if (entry.labelled[row]) return LabelResult::kDuplicate;
+  entry.labelled[row] = true;
+  labelled_rows_.insert(labelled_rows_.end(), entry.rows.begin() + row * cols_, entry.rows.begin() + (row + 1) * cols_);
+  labelled_labels_.push_back(label ? 1 : 0);
+  const bool predicted = entry.probs[row] >= 0.5f;
+  auto& o = outcomes_[entry.version];
+  if (label && predicted) ++o[0];
+  else if (!label && predicted) ++o[1];
+  else if (!label && !predicted) ++o[2];
+  else ++o[3];
+  ++totals_.labels_joined;
+  return LabelResult::kJoined;
+}
+
+uint64_t DriftAccumulator::pending_rows() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return window_rows_;
+}
+
+DriftAccumulator::Totals DriftAccumulator::totals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return totals_;
+}
+
+wire::DriftSummary DriftAccumulator::Drain(const std::string& replica_id, uint64_t served_version,
+                                           int64_t now_unix_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  wire::DriftSummary s;
+  s.replica_id = replica_id;
+  s.window_start_unix_ms = window_start_ms_;
+  s.window_end_unix_ms = now_unix_ms;
+  s.rows_scored = window_rows_;
+  s.served_version = served_version;
+  s.features = stats_.features();
+  s.rule_fired = fired_;
+  s.rule_conflicts = conflicts_;
+  s.cols = static_cast<uint32_t>(cols_);
+  s.positives = positives_;
+  // The window's sample (label unknown), then the rows whose labels arrived in this window.
+  s.sample_rows = std::move(sample_);
+  s.sample_labels.assign(s.sample_rows.size() / (cols_ ? cols_ : 1), -1);
+  s.sample_rows.insert(s.sample_rows.end(), labelled_rows_.begin(), labelled_rows_.end());
+  s.sample_labels.insert(s.sample_labels.end(), labelled_labels_.begin(), labelled_labels_.end());
+  for (const auto& [version, o] : outcomes_) {
+    if (version != served_version) {
+      totals_.labels_other_version += o[0] + o[1] + o[2] + o[3];
+      continue;
+    }
+    s.label_tp = o[0];
+    s.label_fp = o[1];
+    s.label_tn = o[2];
+    s.label_fn = o[3];
+  }
+
+  stats_ = FeatureStats(cols_);
+  std::fill(fired_.begin(), fired_.end(), 0);
+  std::fill(conflicts_.begin(), conflicts_.end(), 0);
+  window_rows_ = positives_ = 0;
+  window_start_ms_ = now_unix_ms;
+  sample_.clear();
+  sample_seen_ = 0;
+  labelled_rows_.clear();
+  labelled_labels_.clear();
+  outcomes_.clear();
+  return s;
+}
+
+}  // namespace reflex::actors

@@ -1,0 +1,88 @@
+// DriftAccumulator: what a replica learns from the rows it scores, between two drift summaries.
+//
+// Per window (reset by Drain): Welford statistics of every feature, rule firings and conflicts
+// (rule outcome vs the model's prediction at 0.5), rows scored >= 0.5, and a uniform reservoir
+// sample of the rows. Across windows: a bounded cache of recent requests (id -> rows, scores,
+// version) so a delayed label can be joined to the row it labels; joined rows are sent with
+// the next summary (label 0/1) and counted as true/false positives/negatives of the version
+// that scored them.
+//
+// Thread-safety: every method takes an internal mutex; Record() is called by scoring worker
+// threads, Label() by the scoring server's I/O thread, Drain() by the replica actor.
+// Units: rows are float32, `cols` per row; the cache is bounded in rows (oldest requests leave
+// first).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/rules.h"
+#include "core/welford.h"
+#include "wire/messages.h"
+
+namespace reflex::actors {
+
+class DriftAccumulator {
+ public:
+  DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> rules, size_t sample_rows, size_t cache_rows,
+                   uint64_t seed);
+
+  // One scored request: n rows (row-major), their probabilities and the version that scored them.
+  void Record(uint64_t request_id, const float* rows, size_t n, const float* probs, uint64_t version);
+
+  enum class LabelResult { kJoined, kUnknownRequest, kBadRow, kDuplicate };
+  // Joins a delayed label to a remembered row.
+  LabelResult Label(uint64_t request_id, uint32_t row, uint8_t label);
+
+  // Rows recorded since the last Drain.
+  uint64_t pending_rows() const;
+  // Ends the window: a summary of it (features, rules, sample, joined labels and their outcome
+  // counts for `served_version`), and starts the next one.
+  wire::DriftSummary Drain(const std::string& replica_id, uint64_t served_version, int64_t now_unix_ms);
+
+  struct Totals {
+    uint64_t rows = 0, labels_joined = 0, labels_unknown = 0, labels_other_version = 0;
+  };
+  Totals totals() const;
+
+ private:
+  struct Remembered {
+    std::vector<float> rows;
+    std::vector<float> probs;
+    std::vector<bool> labelled;
+    uint64_t version = 0;
+  };
+
+  const size_t cols_;
+  const std::shared_ptr<const RuleSet> rules_;
+  const size_t sample_capacity_;
+  const size_t cache_capacity_rows_;
+
+  mutable std::mutex mu_;
+  FeatureStats stats_;
+  std::vector<uint64_t> fired_, conflicts_;
+  uint64_t window_rows_ = 0, positives_ = 0;
+  int64_t window_start_ms_ = 0;
+  std::vector<float> sample_;  // reservoir, row-major
+  size_t sample_seen_ = 0;
+  std::mt19937_64 rng_;
+  std::vector<float> labelled_rows_;
+  std::vector<int8_t> labelled_labels_;
+  // Outcomes of joined labels per version that scored the row: tp, fp, tn, fn.
+  std::unordered_map<uint64_t, std::array<uint64_t, 4>> outcomes_;
+  std::unordered_map<uint64_t, Remembered> cache_;
+  std::deque<uint64_t> cache_order_;
+  size_t cache_rows_ = 0;
+  Totals totals_;
+};
+
+const char* LabelResultName(DriftAccumulator::LabelResult result);
+
+}  // namespace reflex::actors

@@ -1,0 +1,97 @@
+#include "actors/replica_runtime.h"
+
+#include <functional>
+
+namespace reflex::actors {
+
+Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptions& options,
+                                                              UnmatchedLabel unmatched) {
+  if (!options.bundle || !options.bundle->model) return Status::InvalidArgument("replica: no model bundle");
+  std::unique_ptr<ReplicaRuntime> rt(new ReplicaRuntime());
+  rt->options_ = options;
+  rt->registry_ = RegistryOrPrivate(options.metrics);
+  rt->metrics_ = MakeReplicaMetrics(*rt->registry_, options.id);
+  rt->unmatched_ = std::move(unmatched);
+  const ModelBundle& bundle = *options.bundle;
+  auto engine = ServingEngine::Create(bundle.model, bundle.model->initial_adapter());
+  if (!engine.ok()) return engine.status().WithContext("replica " + options.id);
+  rt->engine_ = std::shared_ptr<ServingEngine>(std::move(*engine));
+  rt->drift_ = std::make_shared<DriftAccumulator>(bundle.model->input_dims(), bundle.rules,
+                                                  static_cast<size_t>(std::max(0, options.sample_rows)),
+                                                  static_cast<size_t>(std::max(0, options.label_cache_rows)),
+                                                  std::hash<std::string>{}(options.id));
+  rt->scorer_ = std::make_shared<EngineScorer>(rt->engine_, rt->metrics_);
+
+  rt->zmq_ = std::make_unique<zmq::context_t>(1);
+  transport::WeightSubscriberOptions sub;
+  sub.subscriber_id = options.id;
+  sub.publish_endpoint = options.weights_publish;
+  sub.snapshot_endpoint = options.weights_snapshot;
+  sub.heartbeat_interval = std::chrono::milliseconds(std::max(10, options.bus_heartbeat_ms));
+  sub.expected_dims = bundle.model->adapter_dims();
+  ReplicaRuntime* raw = rt.get();
+  sub.on_apply = [raw](const AdapterVersion& v) { raw->Apply(v); };
+  if (options.log) {
+    EventLog log = options.log;
+    sub.log = [log](const std::string& line) { log("weight_bus", {{"detail", line}}); };
+  }
+  auto subscriber = transport::WeightSubscriber::Start(*rt->zmq_, std::move(sub));
+  if (!subscriber.ok()) return subscriber.status().WithContext("replica " + options.id + " weight bus");
+  rt->subscriber_ = std::move(*subscriber);
+
+  transport::ScoringServerOptions so;
+  so.endpoint = options.scoring_endpoint;
+  so.workers = static_cast<size_t>(std::max(1, options.scoring_workers));
+  std::shared_ptr<DriftAccumulator> drift = rt->drift_;
+  ReplicaMetrics metrics = rt->metrics_;
+  so.scored_sink = [drift](const wire::ScoreRequest& req, const float* probs, uint64_t version) {
+    drift->Record(req.request_id, req.rows.data(), req.n_rows(), probs, version);
+  };
+  so.label_sink = [raw, drift, metrics](const wire::LabelFeedback& label) {
+    const auto result = drift->Label(label.request_id, label.row, label.label);
+    if (result == DriftAccumulator::LabelResult::kJoined) {
+      metrics.labels_joined->Increment();
+    } else if (result == DriftAccumulator::LabelResult::kUnknownRequest && raw->unmatched_) {
+      metrics.labels_forwarded->Increment();
+      raw->unmatched_(label);
+    }
+  };
+  auto server = transport::ScoringServer::Start(rt->scorer_, std::move(so));
+  if (!server.ok()) return server.status().WithContext("replica " + options.id + " scoring endpoint");
+  rt->server_ = std::move(*server);
+  rt->endpoint_ = rt->server_->endpoint();
+  return rt;
+}
+
+ReplicaRuntime::~ReplicaRuntime() { Stop(); }
+
+void ReplicaRuntime::Stop() {
+  if (server_) server_->Stop();          // answers everything accepted
+  if (subscriber_) subscriber_->Stop();
+}
+
+void ReplicaRuntime::Apply(const AdapterVersion& version) {
+  auto current = engine_->Current();
+  const AdapterVersion& served = current->adapter;
+  if (version.version == served.version && version.dims == served.dims && version.weights == served.weights) {
+    scorer_->SetReady(true);  // the version we serve, confirmed (possibly under a newer epoch)
+    metrics_.ready->Set(1);
+    metrics_.served_version->Set(static_cast<double>(served.version));
+    return;
+  }
+  Status s = engine_->Publish(version);
+  if (!s.ok()) {
+    if (options_.log) {
+      options_.log("version_refused", {{"version", version.version}, {"epoch", version.epoch}, {"reason", s.message()}});
+    }
+    return;
+  }
+  scorer_->SetReady(true);
+  metrics_.ready->Set(1);
+  metrics_.served_version->Set(static_cast<double>(version.version));
+  if (options_.log) {
+    options_.log("version_applied", {{"version", version.version}, {"parent", version.parent}, {"epoch", version.epoch}});
+  }
+}
+
+}  // namespace reflex::actors

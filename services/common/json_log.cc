@@ -1,0 +1,44 @@
+#include "services/common/json_log.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace reflex::services {
+namespace {
+
+std::string Timestamp() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+std::mutex& LogMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+}  // namespace
+
+actors::EventLog MakeJsonLog(const std::string& service, const std::string& id) {
+  return [service, id](const std::string& event, const nlohmann::json& fields) {
+    nlohmann::json line = {{"ts", Timestamp()}, {"service", service}, {"id", id}, {"event", event}};
+    if (fields.is_object()) {
+      for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
+    }
+    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::lock_guard<std::mutex> lock(LogMutex());
+    std::fwrite(text.data(), 1, text.size(), stderr);
+    std::fflush(stderr);
+  };
+}
+
+}  // namespace reflex::services

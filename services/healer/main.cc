@@ -1,0 +1,85 @@
+// reflex-healer: a heal worker process (DESIGN.md §3, §4).
+//   reflex-healer --config configs/healer.toml [--set healer.id=healer-2 --set healer.device=cpu]
+// Joins the coordinator at coordinator_host:coordinator_port (again after losing it), runs heal
+// jobs on CUDA when device allows and LibTorch sees one, else CPU; metrics and probes.
+// SIGTERM/SIGINT: stops; a heal still running finishes first (seconds at most).
+#include <cstdio>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <prometheus/registry.h>
+
+#include "actors/healer.h"
+#include "services/common/json_log.h"
+#include "services/common/service_cli.h"
+#include "services/common/service_host.h"
+
+namespace {
+
+reflex::services::ConfigSchema Schema() {
+  reflex::services::ConfigSchema s;
+  const std::string h = "healer";
+  s.keys = {{h, "id", std::string("healer-1")},
+            {h, "model", std::string("model")},
+            {h, "coordinator_host", std::string("127.0.0.1")},
+            {h, "coordinator_port", int64_t{7400}},
+            {h, "device", std::string("auto")},
+            {h, "max_concurrent", int64_t{1}},
+            {h, "heartbeat_ms", int64_t{1000}},
+            {h, "reconnect_ms", int64_t{1000}},
+            {h, "metrics_address", std::string("127.0.0.1:9410")},
+            {h, "probe_port", int64_t{9411}}};
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace reflex;
+  services::BlockStopSignals();
+  auto cli = services::ParseServiceCommandLine(argc, argv, "healer", Schema());
+  if (!cli.config) return cli.exit_code;
+  const services::ServiceConfig& cfg = *cli.config;
+  const std::string h = "healer";
+  actors::HealerOptions opt;
+  opt.id = cfg.String(h, "id");
+  actors::EventLog log = services::MakeJsonLog("healer", opt.id);
+  auto fail = [&](const std::string& what, int code) {
+    log("start_failed", {{"error", what}});
+    std::fprintf(stderr, "reflex-healer: %s\n", what.c_str());
+    return code;
+  };
+  opt.device = cfg.String(h, "device");
+  auto cuda = actors::ResolveHealerDevice(opt.device);
+  if (!cuda.ok()) return fail(cuda.status().message(), 2);
+  auto bundle = LoadModelBundle(cfg.String(h, "model"));
+  if (!bundle.ok()) return fail(bundle.status().message(), 1);
+  opt.bundle = std::make_shared<const ModelBundle>(std::move(*bundle));
+  opt.coordinator.host = cfg.String(h, "coordinator_host");
+  opt.coordinator.port = static_cast<uint16_t>(cfg.Int(h, "coordinator_port"));
+  opt.coordinator.reconnect_ms = static_cast<int>(cfg.Int(h, "reconnect_ms"));
+  opt.max_concurrent = static_cast<int>(cfg.Int(h, "max_concurrent"));
+  opt.heartbeat_ms = static_cast<int>(cfg.Int(h, "heartbeat_ms"));
+  auto registry = std::make_shared<prometheus::Registry>();
+  opt.metrics = registry;
+  opt.log = log;
+
+  caf::actor_system_config system_config;
+  system_config.load<caf::io::middleman>();
+  system_config.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system system{system_config};
+  auto healer = system.spawn(actors::HealerBehavior, opt);
+  log("started", {{"device", *cuda ? "cuda" : "cpu"}});
+  auto host = services::ServiceHost::Start(registry, cfg.String(h, "metrics_address"),
+                                           static_cast<uint16_t>(cfg.Int(h, "probe_port")),
+                                           [] { return std::make_pair(true, std::string("healer up")); });
+  if (!host.ok()) {
+    caf::anon_send_exit(healer, caf::exit_reason::user_shutdown);
+    return fail(host.status().message(), 1);
+  }
+  const int sig = services::WaitForStopSignal();
+  log("stopping", {{"signal", sig}});
+  host->reset();
+  caf::anon_send_exit(healer, caf::exit_reason::user_shutdown);
+  return 0;
+}

@@ -1,0 +1,110 @@
+// reflex-replica: one inference replica as a process (DESIGN.md §4).
+//   reflex-replica --config configs/replica.toml [--set replica.id=replica-2 ...]
+// Serves scores on scoring_endpoint (ZeroMQ, PROTOCOL.md), applies versions from the weight
+// bus, sends drift summaries to the coordinator. /readyz is 503 until the replica holds the
+// fleet's version. SIGTERM/SIGINT: every request already accepted is answered, then it stops.
+#include <cstdio>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <prometheus/registry.h>
+
+#include "actors/replica.h"
+#include "services/common/json_log.h"
+#include "services/common/service_cli.h"
+#include "services/common/service_host.h"
+
+namespace {
+
+reflex::services::ConfigSchema Schema() {
+  reflex::services::ConfigSchema s;
+  const std::string r = "replica";
+  s.keys = {{r, "id", std::string("replica-1")},
+            {r, "model", std::string("model")},
+            {r, "scoring_endpoint", std::string("tcp://127.0.0.1:7500")},
+            {r, "scoring_workers", int64_t{2}},
+            {r, "coordinator_host", std::string("127.0.0.1")},
+            {r, "coordinator_port", int64_t{7400}},
+            {r, "weights_publish", std::string("tcp://127.0.0.1:7402")},
+            {r, "weights_snapshot", std::string("tcp://127.0.0.1:7403")},
+            {r, "bus_heartbeat_ms", int64_t{500}},
+            {r, "summary_rows", int64_t{500}},
+            {r, "summary_interval_ms", int64_t{1000}},
+            {r, "sample_rows", int64_t{200}},
+            {r, "label_cache_rows", int64_t{100000}},
+            {r, "reconnect_ms", int64_t{1000}},
+            {r, "metrics_address", std::string("127.0.0.1:9500")},
+            {r, "probe_port", int64_t{9600}}};
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace reflex;
+  services::BlockStopSignals();
+  auto cli = services::ParseServiceCommandLine(argc, argv, "replica", Schema());
+  if (!cli.config) return cli.exit_code;
+  const services::ServiceConfig& cfg = *cli.config;
+  const std::string r = "replica";
+  actors::ReplicaOptions opt;
+  opt.id = cfg.String(r, "id");
+  actors::EventLog log = services::MakeJsonLog("replica", opt.id);
+  auto fail = [&](const std::string& what, int code) {
+    log("start_failed", {{"error", what}});
+    std::fprintf(stderr, "reflex-replica: %s\n", what.c_str());
+    return code;
+  };
+  auto bundle = LoadModelBundle(cfg.String(r, "model"));
+  if (!bundle.ok()) return fail(bundle.status().message(), 1);
+  opt.bundle = std::make_shared<const ModelBundle>(std::move(*bundle));
+  opt.scoring_endpoint = cfg.String(r, "scoring_endpoint");
+  opt.scoring_workers = static_cast<int>(cfg.Int(r, "scoring_workers"));
+  opt.coordinator.host = cfg.String(r, "coordinator_host");
+  opt.coordinator.port = static_cast<uint16_t>(cfg.Int(r, "coordinator_port"));
+  opt.coordinator.reconnect_ms = static_cast<int>(cfg.Int(r, "reconnect_ms"));
+  opt.weights_publish = cfg.String(r, "weights_publish");
+  opt.weights_snapshot = cfg.String(r, "weights_snapshot");
+  opt.bus_heartbeat_ms = static_cast<int>(cfg.Int(r, "bus_heartbeat_ms"));
+  opt.summary_rows = static_cast<int>(cfg.Int(r, "summary_rows"));
+  opt.summary_interval_ms = static_cast<int>(cfg.Int(r, "summary_interval_ms"));
+  opt.sample_rows = static_cast<int>(cfg.Int(r, "sample_rows"));
+  opt.label_cache_rows = static_cast<int>(cfg.Int(r, "label_cache_rows"));
+  auto registry = std::make_shared<prometheus::Registry>();
+  opt.metrics = registry;
+  opt.log = log;
+
+  caf::actor_system_config system_config;
+  system_config.load<caf::io::middleman>();
+  system_config.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system system{system_config};
+
+  auto replica = actors::SpawnReplica(system, opt);
+  if (!replica.ok()) return fail(replica.status().message(), 1);
+  actors::replica_actor handle = *replica;
+  auto host = services::ServiceHost::Start(
+      registry, cfg.String(r, "metrics_address"), static_cast<uint16_t>(cfg.Int(r, "probe_port")),
+      [&system, handle]() -> std::pair<bool, std::string> {
+        std::pair<bool, std::string> verdict{false, "no answer from the replica actor"};
+        caf::scoped_actor self{system};
+        self->request(handle, std::chrono::seconds(2), actors::status_atom::value)
+            .receive(
+                [&](std::string& json) {
+                  auto j = nlohmann::json::parse(json, nullptr, false);
+                  const bool ready = j.is_object() && j.value("ready", false);
+                  verdict = {ready, ready ? "serving version " + std::to_string(j.value("version", uint64_t{0}))
+                                          : "waiting for the fleet's adapter version from the weight bus"};
+                },
+                [&](caf::error& err) { verdict.second = system.render(err); });
+        return verdict;
+      });
+  if (!host.ok()) {
+    caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+    return fail(host.status().message(), 1);
+  }
+  const int sig = services::WaitForStopSignal();
+  log("stopping", {{"signal", sig}});
+  host->reset();
+  caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);  // answers accepted requests first
+  return 0;
+}
