@@ -20,6 +20,9 @@
 namespace prometheus {
 class Registry;
 }
+namespace zmq {
+class context_t;
+}
 
 namespace reflex::actors {
 
@@ -43,6 +46,9 @@ struct ReplicaOptions {
   CoordinatorAddress coordinator;
   std::string weights_publish = "tcp://127.0.0.1:7402";
   std::string weights_snapshot = "tcp://127.0.0.1:7403";
+  // Embedded mode: one ZeroMQ context shared with the coordinator, so the weight bus can use
+  // inproc:// endpoints. Null: the replica makes its own.
+  std::shared_ptr<zmq::context_t> zmq_context;
   int bus_heartbeat_ms = 500;
   int summary_rows = 500;
   int summary_interval_ms = 1000;
@@ -69,6 +75,7 @@ struct CoordinatorOptions {
   std::string registry_dir = "registry";      // empty: in memory (tests, embedded demos)
   std::string weights_publish = "tcp://127.0.0.1:7402";
   std::string weights_snapshot = "tcp://127.0.0.1:7403";
+  std::shared_ptr<zmq::context_t> zmq_context;  // embedded mode (see ReplicaOptions); may be null
   int bus_heartbeat_ms = 500;
   int healer_heartbeat_ms = 1000;
   int healer_misses = 3;

@@ -98,14 +98,29 @@ void WatchHealth(CoordinatorSelf self, const wire::DriftSummary& s) {
 // Auto-mode heal decision after each merged summary.
 void MaybeHeal(CoordinatorSelf self) {
   auto& st = self->state;
-  if (st.policy.mode != HealMode::kAuto || st.pinned || st.heal) return;
   const DriftReading r = st.drift->Reading();
   st.metrics.drift_z->Set(r.max_z);
   st.metrics.conflict_rate->Set(r.conflict_rate);
   if (r.rows < static_cast<uint64_t>(st.policy.min_rows)) return;
   const bool fidi = r.max_z > st.policy.fidi_threshold;
   const bool conflicts = r.conflict_rate > st.policy.conflict_threshold;
-  if (!fidi && !conflicts) return;
+  if (!fidi && !conflicts) {
+    if (st.drifting) RecordEvent(self, "drift_gone", {{"max_z", r.max_z}, {"conflict_rate", r.conflict_rate}});
+    st.drifting = false;
+    return;
+  }
+  if (!st.drifting) {
+    // Onset: the rows sampled so far describe the world before the drift; heals learn from
+    // rows sampled from now on.
+    st.drifting = true;
+    st.drift->ClearRows();
+    RecordEvent(self, "drift_detected", {{"by", fidi ? "fidi" : "conflicts"}, {"max_z", r.max_z},
+                                         {"feature", st.options.bundle->model->spec().feature_names[r.max_feature]},
+                                         {"conflict_rate", r.conflict_rate}, {"rows", r.rows}});
+  }
+  if (st.policy.mode != HealMode::kAuto || st.pinned || st.heal) return;
+  const size_t need = static_cast<size_t>(std::min(st.policy.min_rows, st.policy.window_rows));
+  if (st.drift->heal_rows() < need) return;
   const int64_t now = CoordinatorNowMs();
   if (st.last_heal_ms != 0 && now - st.last_heal_ms < st.policy.cooldown_ms) return;
   // After an accepted heal, heal again only on new evidence: the drift moved, or new labels.

@@ -22,7 +22,7 @@ ControlReply Refuse(const wire::ControlRequest& req, ErrorCode code, const std::
   ControlReply r;
   r.request_id = req.request_id;
   r.error = code;
-  r.message = req.command + ": " + why;
+  r.message = why;
   return r;
 }
 

@@ -65,7 +65,7 @@ Result<std::unique_ptr<CoordinatorRuntime>> CoordinatorRuntime::Start(const Coor
     return Status::FailedPrecondition("registry " + options.registry_dir + ": its versions do not fit this bundle's model");
   }
 
-  rt->zmq_ = std::make_unique<zmq::context_t>(1);
+  rt->zmq_ = options.zmq_context ? options.zmq_context : std::make_shared<zmq::context_t>(1);
   transport::WeightPublisherOptions po;
   po.sender_id = options.id;
   po.epoch = rt->epoch_;

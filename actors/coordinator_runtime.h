@@ -53,7 +53,7 @@ class CoordinatorRuntime {
   CoordinatorOptions options_;
   uint64_t epoch_ = 0;
   std::unique_ptr<VersionRegistry> registry_;
-  std::unique_ptr<zmq::context_t> zmq_;
+  std::shared_ptr<zmq::context_t> zmq_;
   std::unique_ptr<transport::WeightPublisher> publisher_;
 };
 

@@ -58,6 +58,12 @@ Status DriftWindow::Add(const wire::DriftSummary& s) {
 
 void DriftWindow::Forget(const std::string& replica_id) { windows_.erase(replica_id); }
 
+void DriftWindow::ClearRows() {
+  unlabelled_.clear();
+  labelled_.clear();
+  labelled_labels_.clear();
+}
+
 void DriftWindow::Clear() {
   windows_.clear();
   unlabelled_.clear();

@@ -42,7 +42,9 @@ class DriftWindow {
   // does not match the fleet's.
   Status Add(const wire::DriftSummary& summary);
   void Forget(const std::string& replica_id);  // a replica left
-  void Clear();                                // after a heal: start a fresh window
+  void Clear();                                // forget everything (windows and rows)
+  // Forgets the sampled rows (not the statistics): at drift onset they describe the old world.
+  void ClearRows();
 
   DriftReading Reading() const;
   size_t rule_count() const { return rule_count_; }
@@ -52,6 +54,7 @@ class DriftWindow {
   void HealRows(size_t max_rows, std::vector<float>* rows, std::vector<int8_t>* labels) const;
   size_t labelled_rows() const { return labelled_labels_.size(); }
   size_t sample_rows() const { return unlabelled_.size() / (cols_ ? cols_ : 1); }
+  size_t heal_rows() const { return sample_rows() + labelled_rows(); }
 
   // Labelled rows received so far (monotonic; the ring may hold fewer).
   uint64_t labelled_seen() const { return labelled_seen_; }

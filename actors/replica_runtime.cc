@@ -22,7 +22,7 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
                                                   std::hash<std::string>{}(options.id));
   rt->scorer_ = std::make_shared<EngineScorer>(rt->engine_, rt->metrics_);
 
-  rt->zmq_ = std::make_unique<zmq::context_t>(1);
+  rt->zmq_ = options.zmq_context ? options.zmq_context : std::make_shared<zmq::context_t>(1);
   transport::WeightSubscriberOptions sub;
   sub.subscriber_id = options.id;
   sub.publish_endpoint = options.weights_publish;

@@ -67,7 +67,7 @@ class ReplicaRuntime {
   std::shared_ptr<DriftAccumulator> drift_;
   std::shared_ptr<EngineScorer> scorer_;
   UnmatchedLabel unmatched_;
-  std::unique_ptr<zmq::context_t> zmq_;
+  std::shared_ptr<zmq::context_t> zmq_;
   std::unique_ptr<transport::WeightSubscriber> subscriber_;
   std::unique_ptr<transport::ScoringServer> server_;
   std::string endpoint_;

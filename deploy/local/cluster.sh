@@ -242,7 +242,7 @@ print_endpoints() {
          " probes http://${HOST}:$((REPLICA_PROBE_BASE + i - 1))/readyz"
   done
   echo "  reflexctl:   ${bin_dir}/reflexctl --endpoint tcp://${HOST}:${COORDINATOR_CONTROL_PORT} status"
-  echo "  stream:      ${run_dir}/stream.csv (score it with tools/python/reflex_client.py)"
+  echo "  streams:     ${run_dir}/clean.csv, ${run_dir}/drift.csv (score them with tools/python/reflex_client.py)"
 }
 
 cmd_down() {
