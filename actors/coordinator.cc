@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <tuple>
 
 #include "actors/wire_payload.h"
 
@@ -138,15 +139,16 @@ void MaybeHeal(CoordinatorSelf self) {
 
 const HealerInfo* PickHealer(CoordinatorSelf self) {
   auto& st = self->state;
+  // A GPU healer first; among equals the least loaded (load / capacity), then the one with the
+  // fewest jobs so far.
   const HealerInfo* best = nullptr;
-  double best_load = 0;
+  auto key = [](const HealerInfo& h) {
+    return std::make_tuple(h.device == "cpu" ? 1 : 0,
+                           static_cast<double>(h.load) / std::max<uint32_t>(1, h.max_concurrent), h.jobs);
+  };
   for (const auto& [id, h] : st.healers) {
     if (!h.alive || !h.handle || st.heal->tried.count(id)) continue;
-    const double load = static_cast<double>(h.load) / std::max<uint32_t>(1, h.max_concurrent);
-    if (!best || load < best_load || (load == best_load && h.jobs < best->jobs)) {
-      best = &h;
-      best_load = load;
-    }
+    if (!best || key(h) < key(*best)) best = &h;
   }
   return best;
 }
