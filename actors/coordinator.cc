@@ -101,8 +101,8 @@ void WatchHealth(CoordinatorSelf self, const wire::DriftSummary& s) {
   }
 }
 
-// Auto-mode heal decision after each merged summary.
-void MaybeHeal(CoordinatorSelf self) {
+// Drift state after a summary's statistics are merged: gauges, onset and end of drift.
+void UpdateDriftState(CoordinatorSelf self) {
   auto& st = self->state;
   const DriftReading r = st.drift->Reading();
   st.metrics.drift_z->Set(r.max_z);
@@ -116,14 +116,22 @@ void MaybeHeal(CoordinatorSelf self) {
     return;
   }
   if (!st.drifting) {
-    // Onset: the rows sampled so far describe the world before the drift; heals learn from
-    // rows sampled from now on.
+    // Onset: the rows sampled before this summary describe the world before the drift; heals
+    // learn from this summary's rows on.
     st.drifting = true;
     st.drift->ClearRows();
     RecordEvent(self, "drift_detected", {{"by", fidi ? "fidi" : "conflicts"}, {"max_z", r.max_z},
                                          {"feature", st.options.bundle->model->spec().feature_names[r.max_feature]},
                                          {"conflict_rate", r.conflict_rate}, {"rows", r.rows}});
   }
+}
+
+// Auto-mode heal decision after each merged summary.
+void MaybeHeal(CoordinatorSelf self) {
+  auto& st = self->state;
+  if (!st.drifting) return;
+  const DriftReading r = st.drift->Reading();
+  const bool fidi = r.max_z > st.policy.fidi_threshold;
   if (st.policy.mode != HealMode::kAuto || st.pinned || st.heal) return;
   const size_t need = static_cast<size_t>(std::min(st.policy.min_rows, st.policy.window_rows));
   if (st.drift->heal_rows() < need) return;
@@ -448,7 +456,7 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
       [=](summary_atom, std::string& bytes) {
         auto& s = self->state;
         auto summary = DecodePayload<wire::DriftSummary>(bytes, "drift summary");
-        Status added = summary.ok() ? s.drift->Add(*summary) : summary.status();
+        Status added = summary.ok() ? s.drift->AddStatistics(*summary) : summary.status();
         if (!added.ok()) {
           s.metrics.bad_summaries->Increment();
           RecordEvent(self, "summary_refused", {{"error", added.message()}});
@@ -460,6 +468,8 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
         r.last_summary_ms = CoordinatorNowMs();
         r.served_version = summary->served_version;
         r.rows_scored += summary->rows_scored;
+        UpdateDriftState(self);
+        s.drift->AddRows(*summary);
         WatchHealth(self, *summary);
         MaybeHeal(self);
       },
