@@ -46,7 +46,10 @@ void UpdateGauges(CoordinatorSelf self) {
 void AutoRollback(CoordinatorSelf self, const std::string& why) {
   auto& st = self->state;
   const VersionRecord& active = st.runtime->active();
-  if (active.adapter.version == 0 || st.pinned) return;
+  // Only heals are undone automatically, and only in auto mode: a version an operator chose
+  // (rollback, pin) or a fleet in manual/frozen mode is left to the operator.
+  if (active.adapter.version == 0 || st.pinned || st.policy.mode != HealMode::kAuto) return;
+  if (active.reason.rfind("heal:", 0) != 0) return;
   const uint64_t target = active.adapter.parent;
   auto record = PublishWeightsOf(self, target, "automatic rollback to v" + std::to_string(target) + ": " + why);
   if (!record.ok()) {

@@ -13,6 +13,7 @@
 #include "actors/coordinator.h"
 #include "actors/wire_payload.h"
 #include "services/common/json_log.h"
+#include "services/common/security_config.h"
 #include "services/common/service_cli.h"
 #include "services/common/service_host.h"
 #include "transport/control_server.h"
@@ -44,7 +45,12 @@ ConfigSchema Schema() {
             {"policy", "conflict_threshold", 0.30},
             {"policy", "min_rows", int64_t{300}},
             {"policy", "window_rows", int64_t{500}},
-            {"policy", "cooldown_ms", int64_t{10000}}};
+            {"policy", "cooldown_ms", int64_t{10000}},
+            {"security", "curve", false},
+            {"security", "key_dir", std::string("keys")},
+            {"security", "key_name", std::string("coordinator")},
+            {"security", "bus_clients", std::string("keys/replicas")},
+            {"security", "operators", std::string("keys/operators")}};
   s.open_sections = {"policy"};
   return s;
 }
@@ -84,6 +90,23 @@ int main(int argc, char** argv) {
   opt.healer_misses = static_cast<int>(cfg.Int(c, "healer_misses"));
   opt.heal_timeout_ms = static_cast<int>(cfg.Int(c, "heal_timeout_ms"));
   opt.window_summaries = static_cast<int>(cfg.Int(c, "window_summaries"));
+  // [security]: CURVE on the weight bus and the control endpoint (security_config.h).
+  std::vector<std::string> operators;
+  if (cfg.Bool("security", "curve")) {
+    auto own = services::LoadOwnKeys(cfg, "security");
+    if (!own.ok()) return fail(own.status().message(), 2);
+    auto bus_clients = services::LoadAllowList(cfg, "security", "bus_clients");
+    if (!bus_clients.ok()) return fail(bus_clients.status().message(), 2);
+    auto ops = services::LoadAllowList(cfg, "security", "operators");
+    if (!ops.ok()) return fail(ops.status().message(), 2);
+    if (ops->empty()) return fail("[security] operators: with curve = true the control endpoint needs operator keys", 2);
+    opt.security.curve = true;
+    opt.security.own = *own;
+    opt.security.bus_clients = *bus_clients;
+    operators = *ops;
+    log("security", {{"curve", true}, {"public_key", own->public_key}, {"bus_clients", bus_clients->size()},
+                     {"operators", operators.size()}});
+  }
   auto registry = std::make_shared<prometheus::Registry>();
   opt.metrics = registry;
   opt.log = log;
@@ -106,6 +129,10 @@ int main(int argc, char** argv) {
 
   transport::ControlServerOptions control_options;
   control_options.endpoint = cfg.String(c, "control_endpoint");
+  if (opt.security.curve) {
+    control_options.curve = transport::CurveServerConfig{{opt.security.own.public_key, opt.security.own.secret_key}};
+    control_options.curve_allowed_clients = operators;  // only operators may send commands
+  }
   actors::coordinator_actor target = *coordinator;
   auto control = transport::ControlServer::Start(
       [&system, target](const wire::ControlRequest& request) {

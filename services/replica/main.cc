@@ -11,8 +11,10 @@
 
 #include "actors/replica.h"
 #include "services/common/json_log.h"
+#include "services/common/security_config.h"
 #include "services/common/service_cli.h"
 #include "services/common/service_host.h"
+#include "transport/curve_keys.h"
 
 namespace {
 
@@ -34,7 +36,12 @@ reflex::services::ConfigSchema Schema() {
             {r, "label_cache_rows", int64_t{100000}},
             {r, "reconnect_ms", int64_t{1000}},
             {r, "metrics_address", std::string("127.0.0.1:9500")},
-            {r, "probe_port", int64_t{9600}}};
+            {r, "probe_port", int64_t{9600}},
+            {"security", "curve", false},
+            {"security", "key_dir", std::string("keys")},
+            {"security", "key_name", std::string("replica")},
+            {"security", "coordinator_key", std::string("keys/coordinator.pub")},
+            {"security", "scoring_clients", std::string("keys/clients")}};
   return s;
 }
 
@@ -70,6 +77,20 @@ int main(int argc, char** argv) {
   opt.summary_interval_ms = static_cast<int>(cfg.Int(r, "summary_interval_ms"));
   opt.sample_rows = static_cast<int>(cfg.Int(r, "sample_rows"));
   opt.label_cache_rows = static_cast<int>(cfg.Int(r, "label_cache_rows"));
+  // [security]: CURVE on the weight bus (client of the coordinator's key) and on scoring.
+  if (cfg.Bool("security", "curve")) {
+    auto own = services::LoadOwnKeys(cfg, "security");
+    if (!own.ok()) return fail(own.status().message(), 2);
+    auto coordinator_key = transport::ReadPublicKey(cfg.String("security", "coordinator_key"));
+    if (!coordinator_key.ok()) return fail("[security] coordinator_key: " + coordinator_key.status().message(), 2);
+    auto clients = services::LoadAllowList(cfg, "security", "scoring_clients");
+    if (!clients.ok()) return fail(clients.status().message(), 2);
+    opt.security.curve = true;
+    opt.security.own = *own;
+    opt.security.coordinator_public = *coordinator_key;
+    opt.security.scoring_clients = *clients;
+    log("security", {{"curve", true}, {"public_key", own->public_key}, {"scoring_clients", clients->size()}});
+  }
   auto registry = std::make_shared<prometheus::Registry>();
   opt.metrics = registry;
   opt.log = log;
