@@ -4,8 +4,6 @@
 // control_endpoint, the weight bus on weights_publish/weights_snapshot, metrics and probes.
 // SIGTERM/SIGINT: stops taking commands, stops the actor (the registry is written at every
 // change, so nothing is lost), closes the bus.
-#include <cstdio>
-
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <prometheus/registry.h>
@@ -16,6 +14,7 @@
 #include "services/common/security_config.h"
 #include "services/common/service_cli.h"
 #include "services/common/service_host.h"
+#include "services/common/service_start.h"
 #include "transport/control_server.h"
 
 namespace {
@@ -66,11 +65,7 @@ int main(int argc, char** argv) {
   const std::string c = "coordinator";
   const std::string id = cfg.String(c, "id");
   actors::EventLog log = services::MakeJsonLog("coordinator", id);
-  auto fail = [&](const std::string& what, int code) {
-    log("start_failed", {{"error", what}});
-    std::fprintf(stderr, "reflex-coordinator: %s\n", what.c_str());
-    return code;
-  };
+  auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "coordinator", what, code); };
 
   actors::CoordinatorOptions opt;
   opt.id = id;
@@ -79,9 +74,9 @@ int main(int argc, char** argv) {
     if (!s.ok()) return fail("[policy] " + s.message(), 2);
   }
   if (Status s = opt.policy.Validate(); !s.ok()) return fail("[policy] " + s.message(), 2);
-  auto bundle = LoadModelBundle(cfg.String(c, "model"));
+  auto bundle = services::LoadSharedBundle(cfg, c);
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
-  opt.bundle = std::make_shared<const ModelBundle>(std::move(*bundle));
+  opt.bundle = *bundle;
   opt.registry_dir = cfg.String(c, "registry_dir");
   opt.weights_publish = cfg.String(c, "weights_publish");
   opt.weights_snapshot = cfg.String(c, "weights_snapshot");
@@ -112,8 +107,7 @@ int main(int argc, char** argv) {
   opt.log = log;
 
   caf::actor_system_config system_config;
-  system_config.load<caf::io::middleman>();
-  system_config.set("logger.verbosity", caf::atom("quiet"));
+  services::ConfigureActorSystem(system_config);
   caf::actor_system system{system_config};
 
   auto coordinator = actors::SpawnCoordinator(system, opt);

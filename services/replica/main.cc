@@ -3,8 +3,6 @@
 // Serves scores on scoring_endpoint (ZeroMQ, PROTOCOL.md), applies versions from the weight
 // bus, sends drift summaries to the coordinator. /readyz is 503 until the replica holds the
 // fleet's version. SIGTERM/SIGINT: every request already accepted is answered, then it stops.
-#include <cstdio>
-
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <prometheus/registry.h>
@@ -14,6 +12,7 @@
 #include "services/common/security_config.h"
 #include "services/common/service_cli.h"
 #include "services/common/service_host.h"
+#include "services/common/service_start.h"
 #include "transport/curve_keys.h"
 
 namespace {
@@ -57,19 +56,13 @@ int main(int argc, char** argv) {
   actors::ReplicaOptions opt;
   opt.id = cfg.String(r, "id");
   actors::EventLog log = services::MakeJsonLog("replica", opt.id);
-  auto fail = [&](const std::string& what, int code) {
-    log("start_failed", {{"error", what}});
-    std::fprintf(stderr, "reflex-replica: %s\n", what.c_str());
-    return code;
-  };
-  auto bundle = LoadModelBundle(cfg.String(r, "model"));
+  auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "replica", what, code); };
+  auto bundle = services::LoadSharedBundle(cfg, r);
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
-  opt.bundle = std::make_shared<const ModelBundle>(std::move(*bundle));
+  opt.bundle = *bundle;
   opt.scoring_endpoint = cfg.String(r, "scoring_endpoint");
   opt.scoring_workers = static_cast<int>(cfg.Int(r, "scoring_workers"));
-  opt.coordinator.host = cfg.String(r, "coordinator_host");
-  opt.coordinator.port = static_cast<uint16_t>(cfg.Int(r, "coordinator_port"));
-  opt.coordinator.reconnect_ms = static_cast<int>(cfg.Int(r, "reconnect_ms"));
+  opt.coordinator = services::CoordinatorAddressFrom(cfg, r);
   opt.weights_publish = cfg.String(r, "weights_publish");
   opt.weights_snapshot = cfg.String(r, "weights_snapshot");
   opt.bus_heartbeat_ms = static_cast<int>(cfg.Int(r, "bus_heartbeat_ms"));
@@ -96,8 +89,7 @@ int main(int argc, char** argv) {
   opt.log = log;
 
   caf::actor_system_config system_config;
-  system_config.load<caf::io::middleman>();
-  system_config.set("logger.verbosity", caf::atom("quiet"));
+  services::ConfigureActorSystem(system_config);
   caf::actor_system system{system_config};
 
   auto replica = actors::SpawnReplica(system, opt);
