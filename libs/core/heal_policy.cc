@@ -76,6 +76,14 @@ const std::map<std::string, Field>& Fields() {
           return Status();
         },
         [](const HealPolicy& p) { return std::string(HealModeName(p.mode)); }};
+    m["operating_point"] = Field{
+        [](HealPolicy& p, const std::string& text) -> Status {
+          if (text == "none") p.operating_point = OperatingPoint::kNone;
+          else if (text == "accuracy_at_f1") p.operating_point = OperatingPoint::kAccuracyAtF1;
+          else return Status::InvalidArgument("policy key 'operating_point': '" + text + "' is not one of none, accuracy_at_f1");
+          return Status();
+        },
+        [](const HealPolicy& p) { return std::string(OperatingPointName(p.operating_point)); }};
     add("fidi_threshold", &HealPolicy::fidi_threshold, 0.0, 100.0);
     add("conflict_threshold", &HealPolicy::conflict_threshold, 0.0, 1.0);
     add("prior_shift_threshold", &HealPolicy::prior_shift_threshold, 0.0, 1.0);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/operating_point.h"
 #include "core/status.h"
 
 namespace reflex {
@@ -47,6 +48,12 @@ struct HealPolicy {
   double w_distill = 1.0;        // regression toward the closed-form target (with labels: only when they confirm it)
   double w_synthetic = 1.0;      // distillation on inverse-aligned clean sample rows (covariate heals)
   double w_proximal = 0.01;      // L2 toward the parent adapter
+
+  // --- Operating point (labelled heals; core/operating_point.h) ---
+  // After the gradient steps, move every logit by one offset chosen on the labelled training
+  // rows (never the holdout): accuracy_at_f1 takes the most accurate threshold whose F1 is not
+  // below version 0's on those rows.
+  OperatingPoint operating_point = OperatingPoint::kNone;
 
   // --- Shift diagnosis ---
   double align_min_shift = 0.25;     // realign a feature when |mean shift| / sigma or |log std ratio| exceeds this

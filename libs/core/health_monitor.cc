@@ -53,6 +53,9 @@ HealthMonitor::HealthMonitor(HealthConfig config) : config_(config) {
 
 void HealthMonitor::SetBaseline(double accuracy, double f1) {
   has_baseline_ = true;
+  paired_ = false;
+  reference_accuracy_.clear();
+  reference_f1_.clear();
   baseline_accuracy_ = accuracy;
   baseline_f1_ = f1;
   accuracy_.clear();
@@ -64,42 +67,69 @@ void HealthMonitor::Observe(double accuracy, double f1) {
   PushWindowed(&f1_, f1, config_.window);
 }
 
+void HealthMonitor::ObserveAgainst(double accuracy, double f1, double reference_accuracy,
+                                   double reference_f1) {
+  if (!paired_) {
+    paired_ = true;
+    has_baseline_ = false;
+    accuracy_.clear();
+    f1_.clear();
+  }
+  if (std::isfinite(accuracy) && std::isfinite(reference_accuracy)) {
+    PushWindowed(&accuracy_, accuracy, config_.window);
+    PushWindowed(&reference_accuracy_, reference_accuracy, config_.window);
+  }
+  if (std::isfinite(f1) && std::isfinite(reference_f1)) {
+    PushWindowed(&f1_, f1, config_.window);
+    PushWindowed(&reference_f1_, reference_f1, config_.window);
+  }
+}
+
+double HealthMonitor::BaselineAccuracy() const {
+  return paired_ ? Mean(reference_accuracy_) : baseline_accuracy_;
+}
+double HealthMonitor::BaselineF1() const {
+  if (!paired_) return baseline_f1_;
+  return reference_f1_.empty() ? std::nan("") : Mean(reference_f1_);
+}
+
 double HealthMonitor::mean_accuracy() const { return Mean(accuracy_); }
 double HealthMonitor::mean_f1() const { return Mean(f1_); }
 
 bool HealthMonitor::AccuracyDegraded() const {
   return accuracy_.size() == config_.window &&
-         mean_accuracy() < baseline_accuracy_ - config_.accuracy_drop;
+         mean_accuracy() < BaselineAccuracy() - config_.accuracy_drop;
 }
 
 bool HealthMonitor::F1Degraded() const {
-  return std::isfinite(baseline_f1_) && f1_.size() == config_.window &&
-         mean_f1() < baseline_f1_ - config_.f1_drop;
+  const double baseline = BaselineF1();
+  return std::isfinite(baseline) && f1_.size() == config_.window &&
+         mean_f1() < baseline - config_.f1_drop;
 }
 
 HealthVerdict HealthMonitor::Check() const {
-  if (!has_baseline_) return HealthVerdict::kInsufficientData;
+  if (!has_baseline()) return HealthVerdict::kInsufficientData;
   if (AccuracyDegraded() || F1Degraded()) return HealthVerdict::kDegraded;
   if (accuracy_.size() < config_.window) return HealthVerdict::kInsufficientData;
   return HealthVerdict::kHealthy;
 }
 
 std::string HealthMonitor::Explain() const {
-  if (!has_baseline_) return "no baseline set for the current version";
+  if (!has_baseline()) return "no baseline set for the current version";
   const bool accuracy_full = accuracy_.size() == config_.window;
-  const bool f1_full = f1_.size() == config_.window && std::isfinite(baseline_f1_);
+  const bool f1_full = f1_.size() == config_.window && std::isfinite(BaselineF1());
   if (!accuracy_full && !F1Degraded()) {
     return "only " + std::to_string(accuracy_.size()) + " of " +
            std::to_string(config_.window) + " batches observed since the baseline";
   }
   std::string accuracy_part;
   if (accuracy_full) {
-    accuracy_part = Describe("accuracy", mean_accuracy(), accuracy_.size(), baseline_accuracy_,
+    accuracy_part = Describe("accuracy", mean_accuracy(), accuracy_.size(), BaselineAccuracy(),
                              config_.accuracy_drop);
   }
   std::string f1_part;
   if (f1_full) {
-    f1_part = Describe("f1", mean_f1(), f1_.size(), baseline_f1_, config_.f1_drop);
+    f1_part = Describe("f1", mean_f1(), f1_.size(), BaselineF1(), config_.f1_drop);
   } else {
     f1_part = "f1 has " + std::to_string(f1_.size()) + " of " + std::to_string(config_.window) +
               " defined values";
@@ -113,6 +143,9 @@ std::string HealthMonitor::Explain() const {
 
 void HealthMonitor::Reset() {
   has_baseline_ = false;
+  paired_ = false;
+  reference_accuracy_.clear();
+  reference_f1_.clear();
   baseline_accuracy_ = 0;
   baseline_f1_ = 0;
   accuracy_.clear();

@@ -5,6 +5,11 @@
 // one labelled batch. Check() says kDegraded when, over the last `window` batches, the mean
 // accuracy fell more than `accuracy_drop` below the baseline or the mean F1 fell more than
 // `f1_drop` below it; kInsufficientData until there is a baseline and `window` batches.
+// Paired mode: ObserveAgainst() adds one labelled batch together with what a reference version
+// (the deployed model, version 0, scored in shadow) did on the same rows; the baseline is then the
+// reference's mean over the same window. Comparing on the same rows removes the batch-to-batch
+// noise a fixed baseline carries (one batch of 100 rows with 15 positives moves F1 by ±0.1),
+// which otherwise rolls back good versions. It needs no SetBaseline().
 // Accuracy and F1 are windowed separately: a non-finite value (F1 of a batch with no positives,
 // when the caller reports it as NaN) is not recorded, and the F1 test waits for `window` finite
 // F1 values while the accuracy test may already decide.
@@ -38,6 +43,8 @@ class HealthMonitor {
   void SetBaseline(double accuracy, double f1);
   // One batch's labelled metrics.
   void Observe(double accuracy, double f1);
+  // One batch's labelled metrics and the reference's on the same rows (paired mode, above).
+  void ObserveAgainst(double accuracy, double f1, double reference_accuracy, double reference_f1);
   // See the header comment.
   HealthVerdict Check() const;
   // One line saying why Check() answers what it does, e.g.
@@ -47,7 +54,7 @@ class HealthMonitor {
   void Reset();
 
   const HealthConfig& config() const { return config_; }
-  bool has_baseline() const { return has_baseline_; }
+  bool has_baseline() const { return has_baseline_ || paired_; }
   size_t accuracy_observations() const { return accuracy_.size(); }  // at most window
   size_t f1_observations() const { return f1_.size(); }              // at most window
   double mean_accuracy() const;  // over the window; 0 when empty
@@ -61,8 +68,13 @@ class HealthMonitor {
   bool has_baseline_ = false;
   double baseline_accuracy_ = 0;
   double baseline_f1_ = 0;
+  bool paired_ = false;           // the baseline is the reference's mean over the window
   std::deque<double> accuracy_;  // newest at the back, at most config_.window
   std::deque<double> f1_;
+  std::deque<double> reference_accuracy_;  // paired mode: same rows, reference version
+  std::deque<double> reference_f1_;
+  double BaselineAccuracy() const;
+  double BaselineF1() const;
 };
 
 }  // namespace reflex

@@ -6,7 +6,10 @@
 #include <random>
 
 #include "core/label_shift.h"
+#include "core/metrics.h"
+#include "core/operating_point.h"
 #include "core/validation_gate.h"
+#include "model/logit_offset.h"
 #include "model/model_parts.h"
 
 namespace reflex {
@@ -24,6 +27,7 @@ std::map<std::string, double> HealReport::Metrics() const {
           {"trusted_rules", static_cast<double>(trusted_rules)},
           {"distrusted_rules", static_cast<double>(distrusted_rules)},
           {"labelled_rows", static_cast<double>(labelled_rows)},
+          {"logit_offset", logit_offset},
           {"duration_ms", duration_ms}};
 }
 
@@ -325,6 +329,37 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     for (float w : candidate.weights) finite = finite && std::isfinite(w);
     candidate.Seal();
 
+    // Operating point (labelled heals): one offset on every logit, chosen on the labelled
+    // training rows only, so the holdout that gates the candidate stays unseen.
+    if (labelled && finite && policy.operating_point != OperatingPoint::kNone) {
+      std::vector<float> train_logits(job.n_rows);
+      std::vector<int8_t> train_labels(job.n_rows, -1);
+      {
+        torch::NoGradGuard no_grad;
+        torch::Tensor logit = parts.HeadLogit(AdapterForward(ToTensors(candidate, false), r.hidden)).contiguous();
+        std::memcpy(train_logits.data(), logit.data_ptr<float>(), sizeof(float) * job.n_rows);
+      }
+      // The F1 to keep: the deployed model's (version 0) on the same rows, a fixed anchor.
+      Confusion anchor;
+      for (size_t i = 0; i < job.n_rows; ++i) {
+        if (train_mask[i] <= 0) continue;
+        train_labels[i] = static_cast<int8_t>(y[i]);
+        anchor.Add(anchor_probs[i] > 0.5f, y[i] > 0.5f);
+      }
+      const LogitOffsetChoice choice =
+          ChooseLogitOffset(train_logits.data(), train_labels.data(), job.n_rows, policy.operating_point, anchor.f1());
+      if (choice.offset != 0) {
+        Result<std::vector<float>> w = HeadDirection(model, view);
+        Result<AdapterVersion> shifted = w.ok() ? ShiftLogits(candidate, *w, choice.offset) : Result<AdapterVersion>(w.status());
+        if (shifted.ok()) {
+          candidate = std::move(*shifted);
+          report.logit_offset = choice.offset;
+        } else {
+          report.operating_point_note = "operating point skipped: " + shifted.status().message();
+        }
+      }
+    }
+
     // Measure candidate and parent on the same rows, then gate.
     GateInputs gate;
     gate.finite = finite;
@@ -360,6 +395,7 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     GateVerdict verdict = ValidateCandidate(gate, policy);
     report.accepted = verdict.accept;
     report.reason = verdict.reason;
+    if (!report.operating_point_note.empty()) report.reason += "; " + report.operating_point_note;
     if (verdict.accept) outcome.candidate = std::move(candidate);
   } catch (const std::exception& e) {
     return Status::Internal(std::string("heal: LibTorch failed: ") + std::string(e.what()).substr(0, 300));

@@ -59,6 +59,8 @@ struct HealReport {
   double candidate_positive_rate = 0, current_positive_rate = 0, expected_positive_rate = 0;
   int trusted_rules = 0, distrusted_rules = 0;
   size_t labelled_rows = 0;
+  double logit_offset = 0;            // δ added to every logit by the operating-point step (0: none)
+  std::string operating_point_note;   // why the operating-point step was skipped, if it was
   double duration_ms = 0;
   // Numbers behind the verdict, for events and the registry ("positive_rate", "label_loss", ...).
   std::map<std::string, double> Metrics() const;

@@ -12,6 +12,7 @@ BOOST_AUTO_TEST_CASE(DefaultsMatchTheDesign) {
   BOOST_TEST(p.rollback_f1_drop == 0.08);
   BOOST_TEST(p.rollback_accuracy_drop == 0.10);
   BOOST_TEST(p.rollback_window == 5);
+  BOOST_TEST(p.ToMap().at("operating_point") == "none");
   BOOST_TEST(p.Validate().ok());
 }
 
@@ -48,4 +49,17 @@ BOOST_AUTO_TEST_CASE(CrossFieldConstraintsAreChecked) {
   BOOST_TEST(!s.ok());
   BOOST_TEST(s.message().find("exceeds max_positive_rate") != std::string::npos);
   BOOST_TEST(p.min_positive_rate == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(OperatingPointTakesOnlyItsNamedRules) {
+  HealPolicy p;
+  BOOST_TEST(p.Set("operating_point", "accuracy_at_f1").ok());
+  BOOST_TEST((p.operating_point == reflex::OperatingPoint::kAccuracyAtF1));
+  BOOST_TEST(p.ToMap().at("operating_point") == "accuracy_at_f1");
+  reflex::Status s = p.Set("operating_point", "max_f1");
+  BOOST_TEST(!s.ok());
+  BOOST_TEST(s.message().find("'max_f1' is not one of none, accuracy_at_f1") != std::string::npos);
+  BOOST_TEST((p.operating_point == reflex::OperatingPoint::kAccuracyAtF1));  // unchanged by the refused set
+  BOOST_TEST(p.Set("operating_point", "none").ok());
+  BOOST_TEST((p.operating_point == reflex::OperatingPoint::kNone));
 }

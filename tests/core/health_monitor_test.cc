@@ -108,3 +108,27 @@ BOOST_AUTO_TEST_CASE(ZeroWindowIsTreatedAsOne) {
   monitor.Observe(0.5, 0.7);
   BOOST_CHECK(monitor.Check() == HealthVerdict::kDegraded);
 }
+
+BOOST_AUTO_TEST_CASE(PairedModeJudgesAgainstTheReferenceOnTheSameRows) {
+  HealthMonitor monitor;
+  BOOST_TEST(!monitor.has_baseline());
+  // The data got harder for everyone: both fall, the healed version stays ahead of version 0.
+  for (int i = 0; i < 5; ++i) monitor.ObserveAgainst(0.60, 0.20, 0.45, 0.22);
+  BOOST_TEST(monitor.has_baseline());
+  BOOST_CHECK(monitor.Check() == HealthVerdict::kHealthy);
+  // Same batches, but the healed version lost F1 against version 0 on them.
+  for (int i = 0; i < 5; ++i) monitor.ObserveAgainst(0.80, 0.05, 0.45, 0.25);
+  BOOST_CHECK(monitor.Check() == HealthVerdict::kDegraded);
+  BOOST_TEST(Contains(monitor.Explain(), "mean f1 0.050 over 5 batches is 0.200 below baseline 0.250"), monitor.Explain());
+}
+
+BOOST_AUTO_TEST_CASE(PairedModeWaitsForAFullWindowAndSkipsUndefinedF1) {
+  HealthMonitor monitor;
+  for (int i = 0; i < 4; ++i) monitor.ObserveAgainst(0.30, 0.0, 0.90, 0.70);
+  BOOST_CHECK(monitor.Check() == HealthVerdict::kInsufficientData);
+  monitor.ObserveAgainst(0.30, std::nan(""), 0.90, 0.70);
+  BOOST_TEST(monitor.f1_observations() == 4u);
+  BOOST_CHECK(monitor.Check() == HealthVerdict::kDegraded);  // accuracy decides with 5 batches
+  monitor.SetBaseline(0.30, 0.0);  // a fixed baseline ends paired mode and clears the window
+  BOOST_CHECK(monitor.Check() == HealthVerdict::kInsufficientData);
+}

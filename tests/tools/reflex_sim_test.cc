@@ -117,3 +117,23 @@ BOOST_AUTO_TEST_CASE(SameSeedGivesSameOutputAndLabelFreeNeverEndsBelowFrozen) {
   fs::remove_all(a);
   fs::remove_all(b);
 }
+
+BOOST_AUTO_TEST_CASE(LabelsThatArriveAfterTheirRowsLeftTheWindowStillReachTheLabelledArm) {
+  // The window holds 3 batches and labels come 6 batches late: the labelled arm must learn from
+  // the remembered labelled rows (before the fix it never saw a label).
+  fs::path dir = TempDir("late");
+  Write(dir / "train.csv", GoodCsv(1000, 0));
+  Write(dir / "stream.csv", GoodCsv(1400, 1));
+  Run r = Sim("--train " + (dir / "train.csv").string() + " --stream " + (dir / "stream.csv").string() +
+              " --label label --label-delay 6 --policy window_rows=300 --policy min_rows=100 --out " + (dir / "out").string());
+  BOOST_TEST(r.code == 0, r.out);
+  nlohmann::json events = nlohmann::json::parse(Read(dir / "out" / "events.json"))["events"];
+  double most_labelled = 0;
+  for (const auto& e : events) {
+    if (e["arm"] == "healed_labels" && e.contains("details") && e["details"].contains("labelled_rows")) {
+      most_labelled = std::max(most_labelled, e["details"]["labelled_rows"].get<double>());
+    }
+  }
+  BOOST_TEST(most_labelled >= 100.0, r.out);
+  fs::remove_all(dir);
+}

@@ -35,8 +35,16 @@ struct HealedArm {
   AdapterVersion current;
   std::shared_ptr<const CompiledAdapter> compiled;
   std::deque<int8_t> window_labels;  // per row of the shared window: 0/1, or -1 until labelled
+  // Labelled rows delivered so far, newest at the back, at most kLabelMemoryRows: a labelled heal
+  // also learns from those whose batch has left the window (labels arrive late, and a few
+  // hundred labelled rows are too few to place a decision threshold).
+  struct LabelledRow {
+    size_t batch;
+    std::vector<float> features;
+    int8_t label;
+  };
+  std::deque<LabelledRow> label_memory;
   HealthMonitor health;
-  std::deque<std::pair<double, double>> recent_labelled;  // (accuracy, f1) of recent labelled batches
   int cooldown = 0;
   int quiet_batches = 0;
   double last_labelled_accuracy = -1;  // of the most recent labelled batch, by the version that scored it
@@ -46,11 +54,15 @@ struct HealedArm {
 
 // A labelled heal may start once this many labelled rows are in the window.
 constexpr size_t kMinLabelledRows = 100;
+// Labelled rows a labelled arm keeps (the newest).
+constexpr size_t kLabelMemoryRows = 2000;
 
 struct PendingLabels {
   size_t batch;
   std::vector<int8_t> labels;  // per row of the batch, -1 where withheld
   std::vector<float> probs_at_scoring;  // what the arm said then (for health)
+  std::vector<float> anchor_probs;      // what version 0 said on the same rows (paired health)
+  uint64_t version_at_scoring = 0;      // the arm's version that scored the batch
 };
 
 }  // namespace
@@ -182,7 +194,7 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
     for (size_t i = 0; i < data.batch_size; ++i) {
       if (std::uniform_real_distribution<double>(0, 1)(label_rng) < opt.label_fraction) batch_labels[i] = truth[i];
     }
-    pending.push_back({b, batch_labels, arm_probs[0]});
+    pending.push_back({b, batch_labels, arm_probs[0], anchor_probs, arms[0].current.version});
 
     for (size_t i = 0; i < data.batch_size; ++i) {
       window_rows.emplace_back(rows + i * dims, rows + (i + 1) * dims);
@@ -211,20 +223,29 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       if (arm.uses_labels) {
         while (!pending.empty() && pending.front().batch + opt.label_delay <= b) {
           const PendingLabels& due = pending.front();
-          Confusion c;
+          Confusion c, c0;  // the arm, and version 0 on the same rows
           for (size_t i = 0; i < due.labels.size(); ++i) {
-            if (due.labels[i] >= 0) c.Add(due.probs_at_scoring[i] > 0.5f, due.labels[i] == 1);
+            if (due.labels[i] < 0) continue;
+            c.Add(due.probs_at_scoring[i] > 0.5f, due.labels[i] == 1);
+            c0.Add(due.anchor_probs[i] > 0.5f, due.labels[i] == 1);
           }
           // The window holds the last `held` rows of that batch, contiguously.
           size_t first = 0, held = 0;
           while (first < window_batch.size() && window_batch[first] != due.batch) ++first;
           while (first + held < window_batch.size() && window_batch[first + held] == due.batch) ++held;
           for (size_t j = 0; j < held; ++j) arm.window_labels[first + j] = due.labels[data.batch_size - held + j];
+          const float* due_rows = data.stream.features.data() + due.batch * data.batch_size * dims;
+          for (size_t i = 0; i < due.labels.size(); ++i) {
+            if (due.labels[i] < 0) continue;
+            arm.label_memory.push_back({due.batch, {due_rows + i * dims, due_rows + (i + 1) * dims}, due.labels[i]});
+          }
+          while (arm.label_memory.size() > kLabelMemoryRows) arm.label_memory.pop_front();
           if (c.total() > 0) {
             arm.last_labelled_accuracy = c.accuracy();
-            arm.health.Observe(c.accuracy(), c.f1());
-            arm.recent_labelled.emplace_back(c.accuracy(), c.f1());
-            while (arm.recent_labelled.size() > static_cast<size_t>(opt.policy.rollback_window)) arm.recent_labelled.pop_front();
+            // Health compares the healed version with version 0 on the same labelled rows.
+            if (arm.episode_open && due.version_at_scoring != 0) {
+              arm.health.ObserveAgainst(c.accuracy(), c.f1(), c0.accuracy(), c0.f1());
+            }
           }
           pending.pop_front();
         }
@@ -240,6 +261,15 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       for (int8_t l : arm.window_labels) {
         if (l >= 0) { ++labelled_in_window; positives_in_window += l; }
       }
+      // Remembered labelled rows whose batch has left the window count too.
+      std::vector<const HealedArm::LabelledRow*> remembered;
+      for (const auto& row : arm.label_memory) {
+        if (row.batch < window_batch.front()) {
+          remembered.push_back(&row);
+          ++labelled_in_window;
+          positives_in_window += row.label;
+        }
+      }
       bool labels_ready = arm.uses_labels && labelled_in_window >= kMinLabelledRows;
       if (labels_ready) {
         double q = static_cast<double>(positives_in_window) / labelled_in_window;
@@ -253,8 +283,8 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       // Rollbacks first: health (labels) or drift gone (both arms).
       if (arm.uses_labels && arm.episode_open && arm.health.Check() == HealthVerdict::kDegraded) {
         uint64_t from = arm.current.version;
-        // The baseline is the unhealed model's recent record, so degraded means healing did
-        // worse than not healing: go back to version 0.
+        // The reference is version 0 on the same rows, so degraded means healing did worse
+        // than not healing: go back to version 0.
         const uint64_t target = 0;
         arm.current = arm.registry->Get(target)->adapter;
         arm.compiled = *model->Compile(arm.current);
@@ -287,7 +317,14 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       job.base = arm.current;
       job.rows = window_flat;
       job.n_rows = window_n;
-      if (arm.uses_labels) job.labels.assign(arm.window_labels.begin(), arm.window_labels.end());
+      if (arm.uses_labels) {
+        job.labels.assign(arm.window_labels.begin(), arm.window_labels.end());
+        for (const HealedArm::LabelledRow* row : remembered) {
+          job.rows.insert(job.rows.end(), row->features.begin(), row->features.end());
+          job.labels.push_back(row->label);
+        }
+        job.n_rows += remembered.size();
+      }
       job.rules = rules.empty() ? nullptr : &rules;
       job.policy = opt.policy;
       job.new_version = arm.registry->LatestVersion() + 1;
@@ -305,12 +342,6 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
         shown.action = "reject";
         result.events.push_back({b, arm.name, "rejection", job.new_version, arm.current.version, why, details});
         continue;
-      }
-      if (arm.uses_labels && !arm.episode_open && !arm.recent_labelled.empty()) {
-        double acc = 0, f1 = 0;
-        for (auto [a, f] : arm.recent_labelled) { acc += a; f1 += f; }
-        // Baseline: how the unhealed model did just before this drift episode's first heal.
-        arm.health.SetBaseline(acc / arm.recent_labelled.size(), f1 / arm.recent_labelled.size());
       }
       arm.episode_open = true;
       VersionRecord rec{*healed->candidate, "heal: " + why, static_cast<int64_t>(b), details};
