@@ -200,17 +200,23 @@ void WeightSubscriber::HandleBusMessage(std::vector<zmq::message_t>& frames,
 void WeightSubscriber::HandleUpdate(const wire::AdapterUpdate& update, Clock::time_point now) {
   UpdateStats([](WeightSubscriberStats& s) { ++s.updates_received; });
   if (update.adapter.epoch >= fence_.highest_epoch()) Heard(now);
+  const std::optional<DropReason> dropped =
+      TryApply(update.adapter, "bus update " + std::to_string(update.sequence));
+  // Only updates of the stream this subscriber follows move its sequence mark: accepted ones
+  // (even a restarted publisher's lower sequence defines where the stream is now), and
+  // duplicates or older versions of it. A fenced, damaged or forged update says nothing about
+  // that stream; letting its sequence (say 10^6) move the mark would blind gap detection and
+  // make later real heartbeats look "not behind".
+  const bool in_stream =
+      !dropped || *dropped == DropReason::kDuplicate || *dropped == DropReason::kStaleVersion;
+  if (!in_stream) return;
   if (have_sequence_ && update.sequence > last_sequence_ + 1) {
     UpdateStats([](WeightSubscriberStats& s) { ++s.sequence_gaps; });
     Log("bus sequence gap: got " + std::to_string(update.sequence) + " after " +
         std::to_string(last_sequence_) + "; fetching a snapshot");
     snapshot_wanted_ = true;
   }
-  const bool accepted =
-      !TryApply(update.adapter, "bus update " + std::to_string(update.sequence)).has_value();
-  // An accepted update defines where the stream is (even a restarted publisher's lower
-  // sequence); a dropped one only ever moves the mark forward.
-  last_sequence_ = accepted ? update.sequence : std::max(last_sequence_, update.sequence);
+  last_sequence_ = !dropped ? update.sequence : std::max(last_sequence_, update.sequence);
   have_sequence_ = true;
 }
 

@@ -82,7 +82,8 @@ BOOST_FIXTURE_TEST_CASE(DuplicatedReorderedAndStaleEpochUpdatesAreIgnored, Fixtu
   BOOST_TEST(stats.dropped_for(DropReason::kDuplicate) == 2u);
   BOOST_TEST(stats.dropped_for(DropReason::kStaleVersion) == 1u);
   BOOST_TEST(stats.dropped_for(DropReason::kStaleEpoch) == 2u);
-  BOOST_TEST(stats.sequence_gaps == 1u);
+  // 1 -> 3, and 3 -> 5: the fenced update at sequence 4 is not part of the stream it follows.
+  BOOST_TEST(stats.sequence_gaps == 2u);
   // Asked at start (this fake never answers), and again on the gap once the first times out.
   BOOST_TEST(WaitUntil([&] { return subscriber->stats().snapshots_requested >= 2; },
                        milliseconds(3000)));
@@ -144,4 +145,20 @@ BOOST_FIXTURE_TEST_CASE(CorruptedUpdateIsRefusedAndPreviousVersionKeepsServing, 
   // The next intact version is applied as usual.
   bus.SendUpdate(8, MakeAdapter(8, 1));
   BOOST_TEST(WaitUntil([&] { return subscriber->latest()->version == 8u; }, milliseconds(5000)));
+}
+
+BOOST_FIXTURE_TEST_CASE(ARefusedUpdateWithAHugeSequenceDoesNotBlindGapDetection, Fixture) {
+  auto subscriber = Start();
+  BOOST_REQUIRE(bus.WaitForSubscription(*subscriber, 1));
+  bus.SendUpdate(1, MakeAdapter(1, 1));
+  AdapterVersion forged = MakeAdapter(2, 1);
+  forged.weights[0] += 1.0f;  // checksum no longer matches
+  bus.SendUpdate(1000000, forged);
+  bus.SendUpdate(3, MakeAdapter(3, 1));  // sequence 2 was lost: a gap after 1
+  BOOST_REQUIRE(WaitForUpdates(*subscriber, 3));
+  BOOST_TEST(subscriber->latest()->version == 3u);
+  const auto stats = subscriber->stats();
+  BOOST_TEST(stats.dropped_for(DropReason::kCorrupt) == 1u);
+  BOOST_TEST(stats.sequence_gaps == 1u);
+  BOOST_TEST(Logged("got 3 after 1"));
 }
