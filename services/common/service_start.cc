@@ -4,11 +4,14 @@
 
 #include <caf/io/all.hpp>
 
+#include "actors/scheduler_tuning.h"
+
 namespace reflex::services {
 
 void ConfigureActorSystem(caf::actor_system_config& config) {
   config.load<caf::io::middleman>();
   config.set("logger.verbosity", caf::atom("quiet"));
+  actors::TuneSchedulerForIdleActors(config);
 }
 
 int StartFailure(const actors::EventLog& log, const std::string& service, const std::string& what, int exit_code) {

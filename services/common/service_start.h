@@ -1,6 +1,7 @@
 // What the three service mains share at start-up, so that each main only says what differs:
 //   - ConfigureActorSystem: caf::io loaded (processes reach each other's actors), CAF's own
-//     logger quiet (services log JSON lines through EventLog);
+//     logger quiet (services log JSON lines through EventLog), the scheduler tuned for mostly
+//     idle actors (actors/scheduler_tuning.h);
 //   - StartFailure: one way to report a start-up failure (a start_failed log line and
 //     "reflex-<service>: <what>" on stderr) and leave with an exit code;
 //   - LoadSharedBundle / CoordinatorAddressFrom: the [<section>] model and coordinator keys.

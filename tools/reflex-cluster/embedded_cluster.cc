@@ -17,6 +17,7 @@
 #include "actors/coordinator.h"
 #include "actors/healer.h"
 #include "actors/replica.h"
+#include "actors/scheduler_tuning.h"
 #include "actors/wire_payload.h"
 #include "model/model_bundle.h"
 #include "scenario_bundle.h"
@@ -184,6 +185,7 @@ Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::funct
 
   caf::actor_system_config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  actors::TuneSchedulerForIdleActors(cfg);
   caf::actor_system system{cfg};
   auto context = std::make_shared<zmq::context_t>(1);
 
