@@ -1,17 +1,16 @@
 #define BOOST_TEST_MODULE tools_reflex_bench
 #include <boost/test/unit_test.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "tool_run.h"
 
 // Runs the built reflex-bench (path given by CMake) in its --quick mode: every suite runs and
 // bench.json is well formed with the figures a reader looks for. Benchmarks are tools, not
@@ -20,20 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;
-};
+using Run = reflex::testing::ToolRun;
 
-Run Bench(const std::string& args) {
-  fs::path log = fs::temp_directory_path() / ("reflex_bench_test_" + std::to_string(::getpid()) + ".log");
-  int status = std::system((std::string(REFLEX_BENCH_BINARY) + " " + args + " > " + log.string() + " 2>&1").c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  fs::remove(log);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-}
+Run Bench(const std::string& args) { return reflex::testing::RunTool(REFLEX_BENCH_BINARY, args, "reflex_bench_test"); }
 
 }  // namespace
 

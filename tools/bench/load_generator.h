@@ -39,6 +39,8 @@ struct LoadResult {
                                  // (at least duration_s)
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0, mean_us = 0;  // ok replies only
   double max_send_lag_us = 0;    // how far the generator itself fell behind its schedule
+  double server_cpu_s = -1;      // filled by the caller: CPU the serving process used meanwhile
+                                 // (-1: not measured; not part of the generator's JSON)
 };
 
 nlohmann::json ToJson(const LoadOptions& options);

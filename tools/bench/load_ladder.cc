@@ -16,7 +16,10 @@ Result<LoadResult> RunLoadStep(BenchContext& ctx, const std::string& endpoint, u
   lo.cols = static_cast<uint32_t>((*bundle)->model->input_dims());
   lo.seed = ctx.options().seed;
   lo.drain_ms = ctx.quick() ? 300 : 2000;
-  return RunLoadGeneratorProcess(ctx.options().self_exe, lo);
+  const double cpu_before = ProcessCpuSeconds();
+  auto result = RunLoadGeneratorProcess(ctx.options().self_exe, lo);
+  if (result.ok()) result->server_cpu_s = ProcessCpuSeconds() - cpu_before;
+  return result;
 }
 
 void AddStepFigures(BenchReport& report, const std::string& prefix, const LoadResult& r, nlohmann::json params) {
@@ -25,6 +28,11 @@ void AddStepFigures(BenchReport& report, const std::string& prefix, const LoadRe
   report.Add(prefix + "_p50_us", r.p50_us, "us", params);
   report.Add(prefix + "_p99_us", r.p99_us, "us", params);
   report.Add(prefix + "_p999_us", r.p999_us, "us", params);
+  if (r.server_cpu_s >= 0 && r.ok > 0) {
+    // Everything this process did during the step (the replica: I/O thread, workers, model)
+    // per answered request: what one request costs the server.
+    report.Add(prefix + "_server_cpu_us_per_req", 1e6 * r.server_cpu_s / static_cast<double>(r.ok), "us", params);
+  }
   if (r.overloaded + r.lost + r.errors > 0) {
     report.Note(prefix + " at " + std::to_string(static_cast<long>(r.offered_rps)) + " req/s (" +
                 FormatParams(params) + "): " + std::to_string(r.overloaded) + " shed, " + std::to_string(r.lost) +
@@ -35,7 +43,7 @@ void AddStepFigures(BenchReport& report, const std::string& prefix, const LoadRe
 Result<LadderResult> ClimbToSaturation(BenchContext& ctx, const std::string& endpoint, uint32_t rows_per_request,
                                        double start_rps, const nlohmann::json& params) {
   LadderResult out;
-  const int max_steps = ctx.quick() ? 2 : 12;
+  const int max_steps = ctx.quick() ? 1 : 12;
   const double seconds = ctx.quick() ? 0.2 : ctx.options().step_seconds;
   double rate = start_rps;
   for (int step = 0; step < max_steps; ++step, rate *= 2) {

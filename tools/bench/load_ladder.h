@@ -26,7 +26,8 @@ struct LadderResult {
 Result<LadderResult> ClimbToSaturation(BenchContext& ctx, const std::string& endpoint, uint32_t rows_per_request,
                                        double start_rps, const nlohmann::json& params);
 
-// One step at `rate_rps` for `seconds`, in a child process.
+// One step at `rate_rps` for `seconds`, in a child process; also notes the CPU this process
+// (the replica under test) used meanwhile in server_cpu_s.
 Result<LoadResult> RunLoadStep(BenchContext& ctx, const std::string& endpoint, uint32_t rows_per_request,
                                double rate_rps, double seconds);
 

@@ -111,7 +111,9 @@ Status MeasureOne(BenchContext& ctx, int replicas) {
 }  // namespace
 
 Status RunHealToFleetSuite(BenchContext& ctx) {
-  SetComputeThreads(1);
+  // The healer uses every core, as reflex-healer does with LibTorch's default (the other suites
+  // pin one thread to measure one core).
+  SetComputeThreads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const std::vector<int> sizes = ctx.quick() ? std::vector<int>{3} : std::vector<int>{3, 16, 64};
   for (int replicas : sizes) REFLEX_RETURN_IF_ERROR(MeasureOne(ctx, replicas));
   return Status();
