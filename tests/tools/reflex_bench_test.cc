@@ -34,8 +34,8 @@ BOOST_AUTO_TEST_CASE(BadFlagsExitTwoWithAMessage) {
   BOOST_TEST(missing.out.find("--suite is required") != std::string::npos, missing.out);
   Run bad_step = Bench("--suite forward --step-seconds -1");
   BOOST_TEST(bad_step.code == 2);
-  Run bad_loadgen = Bench("--loadgen '{\"endpoint\": \"\"}'");
-  BOOST_TEST(bad_loadgen.code == 2);
+  Run bad_loadgen = reflex::testing::RunTool(REFLEX_BENCH_LOADGEN_BINARY, "'{\"endpoint\": \"\"}'", "reflex_bench_loadgen_test");
+  BOOST_TEST(bad_loadgen.code == 2, bad_loadgen.out);
 }
 
 BOOST_AUTO_TEST_CASE(EverySuiteRunsAndWritesWellFormedFigures) {

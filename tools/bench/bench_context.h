@@ -25,7 +25,7 @@ struct BenchOptions {
   bool quick = false;          // tiny, fast settings: checks the suite runs, not how fast
   uint64_t seed = 1;
   std::string out_dir;         // where bench.json goes
-  std::string self_exe;        // this binary (the load generator is `self_exe --loadgen`)
+  std::string loadgen_exe;     // reflex-bench-loadgen (load_generator.h), next to reflex-bench
   std::string python = "/usr/bin/python3";
   std::string original_script; // tools/bench/original_style.py
   double step_seconds = 1.0;   // load-generator window per rate step

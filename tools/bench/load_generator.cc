@@ -183,7 +183,7 @@ Result<LoadResult> GenerateLoad(const LoadOptions& o) {
   }
 }
 
-Result<LoadResult> RunLoadGeneratorProcess(const std::string& self_exe, const LoadOptions& options) {
+Result<LoadResult> RunLoadGeneratorProcess(const std::string& loadgen_exe, const LoadOptions& options) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return Status::IoError(std::string("pipe: ") + std::strerror(errno));
   posix_spawn_file_actions_t actions;
@@ -191,17 +191,17 @@ Result<LoadResult> RunLoadGeneratorProcess(const std::string& self_exe, const Lo
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
   const std::string json = ToJson(options).dump();
-  std::vector<std::string> args = {self_exe, "--loadgen", json};
+  std::vector<std::string> args = {loadgen_exe, json};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, self_exe.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, loadgen_exe.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(pipe_fds[1]);
   if (rc != 0) {
     close(pipe_fds[0]);
-    return Status::IoError("cannot start the load generator " + self_exe + ": " + std::strerror(rc));
+    return Status::IoError("cannot start the load generator " + loadgen_exe + ": " + std::strerror(rc));
   }
   std::string out;
   char buf[4096];

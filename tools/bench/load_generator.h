@@ -4,8 +4,8 @@
 // actually sent, so a generator or server that falls behind cannot hide the queueing delay
 // (no coordinated omission).
 //
-// It runs in its own process (`reflex-bench --loadgen ...`, spawned by the serve suites through
-// RunLoadGeneratorProcess) so its CPU use and its ZeroMQ context are not the server's.
+// It runs in its own process (reflex-bench-loadgen, loadgen_main.cc, spawned by the serve suites
+// through RunLoadGeneratorProcess) so its CPU use and its ZeroMQ context are not the server's.
 // One thread, one DEALER socket; between sends it sleeps in ppoll(2) on the socket's ZMQ_FD
 // with a nanosecond timeout, so replies are timestamped when they arrive.
 // Bounded: sending stops after duration_s; replies are awaited at most drain_ms more; a request
@@ -48,10 +48,12 @@ nlohmann::json ToJson(const LoadResult& result);
 Result<LoadOptions> LoadOptionsFromJson(const nlohmann::json& j);
 Result<LoadResult> LoadResultFromJson(const nlohmann::json& j);
 
-// Runs the load in this process (the --loadgen mode). Unavailable when the socket cannot connect.
+// Runs the load in this process (reflex-bench-loadgen's body). Unavailable when the socket
+// cannot connect.
 Result<LoadResult> GenerateLoad(const LoadOptions& options);
 
-// Runs `self_exe --loadgen '<options json>'` as a child process and reads its result line.
-Result<LoadResult> RunLoadGeneratorProcess(const std::string& self_exe, const LoadOptions& options);
+// Runs `loadgen_exe '<options json>'` (reflex-bench-loadgen) as a child process and reads its
+// result line.
+Result<LoadResult> RunLoadGeneratorProcess(const std::string& loadgen_exe, const LoadOptions& options);
 
 }  // namespace reflex::bench

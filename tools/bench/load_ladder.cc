@@ -17,7 +17,7 @@ Result<LoadResult> RunLoadStep(BenchContext& ctx, const std::string& endpoint, u
   lo.seed = ctx.options().seed;
   lo.drain_ms = ctx.quick() ? 300 : 2000;
   const double cpu_before = ProcessCpuSeconds();
-  auto result = RunLoadGeneratorProcess(ctx.options().self_exe, lo);
+  auto result = RunLoadGeneratorProcess(ctx.options().loadgen_exe, lo);
   if (result.ok()) result->server_cpu_s = ProcessCpuSeconds() - cpu_before;
   return result;
 }

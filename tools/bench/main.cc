@@ -4,7 +4,7 @@
 //   reflex-bench --suite NAME[,NAME...]|all [--out DIR] [--quick] [--seed N] [--step-seconds S]
 //                [--python PATH] [--original-script PATH]
 //   suites: forward, serve, serve-while-healing, heal-to-fleet, fan-out, coordinator
-//   reflex-bench --loadgen '<json>'   (internal: the open-loop load generator's process)
+// The load generator runs as its own process, reflex-bench-loadgen, found next to this binary.
 // Exit codes: 0 done, 1 a suite failed (the figures so far are still written), 2 bad flags.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -21,7 +21,6 @@
 #include <thread>
 
 #include "bench_context.h"
-#include "load_generator.h"
 
 namespace {
 
@@ -77,31 +76,11 @@ void RaiseOpenFileLimit() {
   }
 }
 
-int RunLoadGen(const std::string& json_text) {
-  const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
-  if (j.is_discarded()) {
-    std::fprintf(stderr, "reflex-bench --loadgen: the argument is not JSON\n");
-    return kBadFlags;
-  }
-  auto options = reflex::bench::LoadOptionsFromJson(j);
-  if (!options.ok()) {
-    std::fprintf(stderr, "reflex-bench --loadgen: %s\n", options.status().message().c_str());
-    return kBadFlags;
-  }
-  auto result = reflex::bench::GenerateLoad(*options);
-  if (!result.ok()) {
-    std::fprintf(stderr, "reflex-bench --loadgen: %s\n", result.status().message().c_str());
-    return 1;
-  }
-  std::printf("%s\n", reflex::bench::ToJson(*result).dump().c_str());
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"reflex-bench: Reflex's benchmarks; prints a table and writes DIR/bench.json"};
-  std::string suites_flag, loadgen;
+  std::string suites_flag;
   reflex::bench::BenchOptions options;
   options.out_dir = "bench-results";
   options.original_script = REFLEX_BENCH_ORIGINAL_SCRIPT;
@@ -113,15 +92,12 @@ int main(int argc, char** argv) {
   app.add_option("--step-seconds", options.step_seconds, "load-generator window per rate step")->check(CLI::PositiveNumber);
   app.add_option("--python", options.python, "python3 with torch, for the original's figures");
   app.add_option("--original-script", options.original_script, "tools/bench/original_style.py");
-  app.add_option("--loadgen", loadgen, "internal: run the load generator with these JSON options");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kBadFlags;
   }
-  if (!loadgen.empty()) return RunLoadGen(loadgen);
-
   std::vector<const Suite*> chosen;
   if (suites_flag.empty()) {
     std::fprintf(stderr, "reflex-bench: --suite is required (one of forward, serve, serve-while-healing, "
@@ -144,9 +120,11 @@ int main(int argc, char** argv) {
       return kBadFlags;
     }
   }
-  options.self_exe = SelfExe();
-  if (options.self_exe.empty()) {
-    std::fprintf(stderr, "reflex-bench: cannot find its own executable for the load generator\n");
+  const std::string self = SelfExe();
+  options.loadgen_exe = (std::filesystem::path(self).parent_path() / "reflex-bench-loadgen").string();
+  if (self.empty() || access(options.loadgen_exe.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "reflex-bench: the load generator %s is missing (build target reflex-bench-loadgen)\n",
+                 options.loadgen_exe.c_str());
     return 1;
   }
   RaiseOpenFileLimit();
