@@ -1,7 +1,7 @@
 // Suite "serve-while-healing": one replica at half of its 1-row saturation rate (from the serve
-// suite of this run, or measured here), in interleaved windows: quiet; disturbed with heals at
-// normal priority; disturbed with heals at nice 19 (as ServingEngine runs its heals). Disturbed
-// means a new adapter version published on the weight bus every 100 ms (the replica compiles and
+// suite of this run, or measured here), in interleaved windows: quiet; swaps only; disturbed with
+// heals at normal priority; disturbed with heals at nice 19 (as ServingEngine runs its heals).
+// Disturbed means a new adapter version published on the weight bus every 100 ms (the replica compiles and
 // swaps it) while Reflex heals (its default policy on 100 drifted rows, no labels) run back to
 // back on another thread of the same process. Reports the ratio of p99 disturbed to p99 quiet,
 // each the median over the rounds, and the original's ratio measured by original_style.py.
@@ -87,18 +87,20 @@ Status RunServeWhileHealingSuite(BenchContext& ctx) {
 
   const int rounds = ctx.quick() ? 1 : 3;
   const double window = ctx.quick() ? 0.3 : 2 * ctx.options().step_seconds;
-  std::vector<double> p99_quiet, p99_normal, p99_low, p999_low;
+  std::vector<double> p99_quiet, p99_swaps, p99_normal, p99_low, p999_low;
   uint64_t swaps = 0, heals = 0;
   std::atomic<double> heal_seconds{0};
   const uint64_t version_before = (*replica)->served_version();
-  // One disturbed window: swaps every 100 ms plus back-to-back heals at `nice` (0: normal).
-  auto disturbed = [&](int nice) -> Result<LoadResult> {
+  // One disturbed window: swaps every 100 ms plus, when `heals`, back-to-back heals at `nice`
+  // (0: normal priority).
+  auto disturbed = [&](bool heals_on, int nice) -> Result<LoadResult> {
     Status swap_status, heal_status;
     Repeater swapper(std::chrono::milliseconds(100), [&] {
       Status s = (*replica)->PublishNextVersion();
       if (!s.ok()) swap_status = s;
     });
-    Repeater healer(std::chrono::milliseconds(0), [&, lowered = false]() mutable {
+    Repeater healer(std::chrono::milliseconds(heals_on ? 0 : 10), [&, lowered = false]() mutable {
+      if (!heals_on) return;
       if (nice > 0 && !lowered) lowered = LowerThisThreadPriority(nice).ok();
       const auto t0 = std::chrono::steady_clock::now();
       auto outcome = Heal(*b.model, *b.calibration, job);
@@ -109,7 +111,7 @@ Status RunServeWhileHealingSuite(BenchContext& ctx) {
     swapper.Stop();
     healer.Stop();
     swaps += swapper.count();
-    heals += healer.count();
+    if (heals_on) heals += healer.count();
     if (!swap_status.ok()) return swap_status;
     if (!heal_status.ok()) return heal_status;
     return busy;
@@ -119,10 +121,13 @@ Status RunServeWhileHealingSuite(BenchContext& ctx) {
     auto quiet = RunLoadStep(ctx, endpoint, 1, rate, window);
     if (!quiet.ok()) return quiet.status();
     p99_quiet.push_back(quiet->p99_us);
-    auto normal = disturbed(0);
+    auto swaps_only = disturbed(false, 0);
+    if (!swaps_only.ok()) return swaps_only.status();
+    p99_swaps.push_back(swaps_only->p99_us);
+    auto normal = disturbed(true, 0);
     if (!normal.ok()) return normal.status();
     p99_normal.push_back(normal->p99_us);
-    auto low = disturbed(19);
+    auto low = disturbed(true, 19);
     if (!low.ok()) return low.status();
     p99_low.push_back(low->p99_us);
     p999_low.push_back(low->p999_us);
@@ -135,9 +140,11 @@ Status RunServeWhileHealingSuite(BenchContext& ctx) {
   };
   const double quiet_p99 = Median(p99_quiet);
   report.Add("healing_p99_without_us", quiet_p99, "us", params);
+  report.Add("healing_p99_swaps_only_us", Median(p99_swaps), "us", params);
   report.Add("healing_p99_with_us", Median(p99_normal), "us", with("normal"));
   report.Add("healing_p99_with_us", Median(p99_low), "us", with("nice19"));
   report.Add("healing_p999_with_us", Median(p999_low), "us", with("nice19"));
+  report.Add("swaps_only_p99_ratio", quiet_p99 > 0 ? Median(p99_swaps) / quiet_p99 : 0, "ratio", params);
   report.Add("serve_while_healing_p99_ratio", quiet_p99 > 0 ? Median(p99_normal) / quiet_p99 : 0, "ratio", with("normal"));
   report.Add("serve_while_healing_p99_ratio", quiet_p99 > 0 ? Median(p99_low) / quiet_p99 : 0, "ratio", with("nice19"));
   const nlohmann::json heal_params = {{"rows", job.n_rows}, {"steps", job.policy.steps}, {"distill_steps", job.policy.distill_steps}};
