@@ -85,7 +85,7 @@ Status RunServeWhileHealingSuite(BenchContext& ctx) {
   job.policy.steps = 5;
   job.new_version = 1;
 
-  const int rounds = ctx.quick() ? 1 : 3;
+  const int rounds = ctx.quick() ? 1 : 5;
   const double window = ctx.quick() ? 0.3 : 2 * ctx.options().step_seconds;
   std::vector<double> p99_quiet, p99_swaps, p99_normal, p99_low, p999_low;
   uint64_t swaps = 0, heals = 0;
