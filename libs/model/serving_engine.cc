@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "core/thread_priority.h"
+#include "model/compute_threads.h"
 
 namespace reflex {
 

@@ -10,7 +10,7 @@
 //   - a snapshot handed out by Current() stays valid (pinned) for as long as the caller holds it,
 //     even after newer versions are published.
 // A heal (HealAsync) runs on its own std::thread, at the lowest CPU priority (nice 19,
-// core/thread_priority.h) so that scoring on the same cores comes first, on a copy of the current
+// model/compute_threads.h) so that scoring on the same cores comes first, on a copy of the current
 // adapter: it never touches the serving snapshot, and on acceptance it publishes the candidate
 // like any other version. Versions only move forward: Publish refuses a version whose (epoch, version) is not
 // greater than the current one's.

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "bench_context.h"
-#include "core/thread_priority.h"
 #include "load_ladder.h"
 #include "model/compute_threads.h"
 #include "model/healer.h"
