@@ -73,6 +73,7 @@ struct ReplicaOptions {
   std::shared_ptr<const ModelBundle> bundle;  // required
   std::string scoring_endpoint = "tcp://127.0.0.1:7500";
   int scoring_workers = 2;
+  bool scoring_batching = true;  // coalesce concurrent requests (off only to measure it: reflex-bench)
   CoordinatorAddress coordinator;
   std::string weights_publish = "tcp://127.0.0.1:7402";
   std::string weights_snapshot = "tcp://127.0.0.1:7403";

@@ -218,6 +218,8 @@ void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& byt
   }
   HealInFlight& heal = *st.heal;
   heal.metrics = result->metrics;
+  // Marks the end of the heal's compute and the start of the coordinator's own check (timings).
+  RecordEvent(self, "heal_result", {{"job", heal.job_id}, {"healer", result->healer_id}, {"accepted", result->accepted}});
   if (!result->accepted || !result->candidate) {
     st.metrics.rejections->Increment();
     RecordEvent(self, "heal_rejected", {{"job", heal.job_id}, {"healer", result->healer_id},

@@ -48,6 +48,7 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
   transport::ScoringServerOptions so;
   so.endpoint = options.scoring_endpoint;
   so.workers = static_cast<size_t>(std::max(1, options.scoring_workers));
+  so.batching = options.scoring_batching;
   if (options.security.curve) {
     so.curve = transport::CurveServerConfig{{options.security.own.public_key, options.security.own.secret_key}};
     so.curve_allowed_clients = options.security.scoring_clients;

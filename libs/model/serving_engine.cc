@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "model/compute_threads.h"
+
 namespace reflex {
 
 struct ServingEngine::HealThread {
@@ -98,6 +100,9 @@ std::future<Result<HealOutcome>> ServingEngine::HealAsync(std::shared_ptr<const 
   HealThread* self = worker.get();
   auto run = [this, self, promise, calibration = std::move(calibration), job = std::move(job)]() {
     Result<HealOutcome> result = Status::Internal("heal: did not run");
+    // Scoring shares this machine: a heal takes only the CPU that scoring leaves idle
+    // (best effort: a refusal leaves the heal at normal priority).
+    (void)LowerThisThreadPriority();
     try {
       result = Heal(*model_, *calibration, job);
       if (result.ok() && result->candidate.has_value()) {

@@ -9,9 +9,10 @@
 //     shared_ptr);
 //   - a snapshot handed out by Current() stays valid (pinned) for as long as the caller holds it,
 //     even after newer versions are published.
-// A heal (HealAsync) runs on its own std::thread on a copy of the current adapter: it never
-// touches the serving snapshot, and on acceptance it publishes the candidate like any other
-// version. Versions only move forward: Publish refuses a version whose (epoch, version) is not
+// A heal (HealAsync) runs on its own std::thread, at the lowest CPU priority (nice 19,
+// model/compute_threads.h) so that scoring on the same cores comes first, on a copy of the current
+// adapter: it never touches the serving snapshot, and on acceptance it publishes the candidate
+// like any other version. Versions only move forward: Publish refuses a version whose (epoch, version) is not
 // greater than the current one's.
 //
 // Ownership: the engine shares the model (shared_ptr<const HealableModel>, which must be fully

@@ -4,12 +4,18 @@
 
 #include <caf/io/all.hpp>
 
+#include "actors/scheduler_tuning.h"
+#include "model/compute_threads.h"
+
 namespace reflex::services {
 
 void ConfigureActorSystem(caf::actor_system_config& config) {
   config.load<caf::io::middleman>();
   config.set("logger.verbosity", caf::atom("quiet"));
+  actors::TuneSchedulerForIdleActors(config);
 }
+
+void ConfigureCompute() { SetComputeThreads(1); }
 
 int StartFailure(const actors::EventLog& log, const std::string& service, const std::string& what, int exit_code) {
   if (log) log("start_failed", {{"error", what}});

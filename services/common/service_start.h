@@ -1,6 +1,8 @@
 // What the three service mains share at start-up, so that each main only says what differs:
 //   - ConfigureActorSystem: caf::io loaded (processes reach each other's actors), CAF's own
-//     logger quiet (services log JSON lines through EventLog);
+//     logger quiet (services log JSON lines through EventLog), the scheduler tuned for mostly
+//     idle actors (actors/scheduler_tuning.h);
+//   - ConfigureCompute: one LibTorch/OpenBLAS thread per model call (model/compute_threads.h);
 //   - StartFailure: one way to report a start-up failure (a start_failed log line and
 //     "reflex-<service>: <what>" on stderr) and leave with an exit code;
 //   - LoadSharedBundle / CoordinatorAddressFrom: the [<section>] model and coordinator keys.
@@ -19,6 +21,12 @@
 namespace reflex::services {
 
 void ConfigureActorSystem(caf::actor_system_config& config);
+
+// Every service runs model calls on several threads already (scoring workers, detached heal
+// workers); LibTorch's intra-op threads on top made a heal about 10x slower on a busy 2-core
+// machine (reflex-bench heal-to-fleet: 5-10 s against 0.5-0.9 s), each parallel op waiting for
+// its slower half. So each model call gets one thread.
+void ConfigureCompute();
 
 // Logs start_failed, prints "reflex-<service>: <what>" on stderr and returns `exit_code`.
 int StartFailure(const actors::EventLog& log, const std::string& service, const std::string& what, int exit_code);

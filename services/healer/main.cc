@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  services::ConfigureCompute();
   caf::actor_system system{system_config};
   auto healer = system.spawn(actors::HealerBehavior, opt);
   log("started", {{"device", *cuda ? "cuda" : "cpu"}});

@@ -9,26 +9,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tool_run.h"
+
 // Runs the built reflex-sim (path given by CMake) and checks what a user relies on:
 // bad input exits 2 with file:line:column, the same seed gives the same output, outputs exist.
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;
-};
+using Run = reflex::testing::ToolRun;
 
-Run Sim(const std::string& args) {
-  fs::path log = fs::temp_directory_path() / ("reflex_sim_test_" + std::to_string(::getpid()) + ".log");
-  int status = std::system((std::string(REFLEX_SIM_BINARY) + " " + args + " > " + log.string() + " 2>&1").c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  fs::remove(log);
-  return {WEXITSTATUS(status), text.str()};
-}
+Run Sim(const std::string& args) { return reflex::testing::RunTool(REFLEX_SIM_BINARY, args, "reflex_sim_test"); }
 
 fs::path TempDir(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("reflex_sim_test_" + name + "_" + std::to_string(::getpid()));

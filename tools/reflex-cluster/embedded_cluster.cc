@@ -17,7 +17,9 @@
 #include "actors/coordinator.h"
 #include "actors/healer.h"
 #include "actors/replica.h"
+#include "actors/scheduler_tuning.h"
 #include "actors/wire_payload.h"
+#include "model/compute_threads.h"
 #include "model/model_bundle.h"
 #include "scenario_bundle.h"
 #include "transport/scoring_client.h"
@@ -182,8 +184,12 @@ Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::funct
     report.frozen_holdout_accuracy = h.rows() ? static_cast<double>(correct) / h.rows() : 0;
   }
 
+  // One LibTorch thread per model call: the scoring workers and the heal already run in
+  // parallel (services/common/service_start.h, ConfigureCompute, says what intra-op threads cost).
+  SetComputeThreads(1);
   caf::actor_system_config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  actors::TuneSchedulerForIdleActors(cfg);
   caf::actor_system system{cfg};
   auto context = std::make_shared<zmq::context_t>(1);
 

@@ -1,0 +1,39 @@
+#include "model/compute_threads.h"
+
+#include <dlfcn.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <ATen/Parallel.h>
+
+namespace reflex {
+
+void SetComputeThreads(int n) {
+  n = std::max(1, n);
+  at::set_num_threads(n);
+  // OpenBLAS keeps its own pool; LibTorch does not resize it. Found at run time so that a
+  // reference BLAS (no such symbol) still links and runs.
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
+}
+
+int ComputeThreads() { return at::get_num_threads(); }
+
+Status LowerThisThreadPriority(int nice_value) {
+  if (nice_value < 0 || nice_value > 19) {
+    return Status::InvalidArgument("nice value must be 0..19, not " + std::to_string(nice_value));
+  }
+  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  if (setpriority(PRIO_PROCESS, tid, nice_value) != 0) {
+    return Status::IoError("setpriority(thread " + std::to_string(tid) + "): " + std::strerror(errno));
+  }
+  return Status();
+}
+
+}  // namespace reflex
