@@ -47,6 +47,7 @@ struct HealPolicy {
   double w_distill = 1.0;        // regression toward the closed-form target (with labels: only when they confirm it)
   double w_synthetic = 1.0;      // distillation on inverse-aligned clean sample rows (covariate heals)
   double w_proximal = 0.01;      // L2 toward the parent adapter
+  double w_diversity = 0.0;      // multi-class: KL(mean prediction || clean predicted class distribution)
 
   // --- Shift diagnosis ---
   double align_min_shift = 0.25;     // realign a feature when |mean shift| / sigma or |log std ratio| exceeds this
@@ -63,6 +64,8 @@ struct HealPolicy {
   double max_rule_agreement_drop = 0.10; // trusted-rule agreement may drop at most this much
   double max_label_loss_ratio = 1.02;    // labelled: held-out loss <= current's * this
   double holdout_fraction = 0.2;         // labelled rows kept out of training to validate on
+  double max_class_tv = 0.25;            // multi-class: predicted-class distribution may be at most this total
+                                         // variation from the clean one (or no worse than the current version's)
 
   // --- Health and rollback ---
   double rollback_f1_drop = 0.08;

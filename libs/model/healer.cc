@@ -14,6 +14,16 @@ namespace reflex {
 namespace F = torch::nn::functional;
 
 std::map<std::string, double> HealReport::Metrics() const {
+  if (num_classes >= 2) {
+    return {{"steps", static_cast<double>(steps_run)},
+            {"loss_first", loss_first},
+            {"loss_last", loss_last},
+            {"class_tv", candidate_class_tv},
+            {"parent_class_tv", current_class_tv},
+            {"aligned", aligned ? 1.0 : 0.0},
+            {"labelled_rows", static_cast<double>(labelled_rows)},
+            {"duration_ms", duration_ms}};
+  }
   return {{"steps", static_cast<double>(steps_run)},
           {"loss_first", loss_first},
           {"loss_last", loss_last},
@@ -62,6 +72,7 @@ struct Rows {
 }  // namespace
 
 Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal, const HealJob& job) {
+  if (model.parts().multiclass()) return HealMulticlass(model, cal, job);
   const auto started = std::chrono::steady_clock::now();
   const size_t dims = model.input_dims();
   if (job.n_rows < 2 || job.rows.size() != job.n_rows * dims) {

@@ -38,7 +38,12 @@ struct HealJob {
   AdapterVersion base;          // the version being healed (becomes the parent)
   std::vector<float> rows;      // recent rows, row-major, n_rows x input dims
   size_t n_rows = 0;
-  std::vector<int8_t> labels;   // per row 0/1, or -1 when unknown; empty when no row is labelled
+  // Multi-class only, optional: the rows' backbone outputs (n_rows x adapter width), when the
+  // caller already has them; then `rows` may be empty.
+  std::vector<float> hidden;
+  // Per row 0/1 (binary) or a class index (multi-class), or -1 when unknown; empty when no row
+  // is labelled.
+  std::vector<int8_t> labels;
   const RuleSet* rules = nullptr;
   HealPolicy policy;
   uint64_t new_version = 0;     // version number the candidate gets if accepted
@@ -60,6 +65,11 @@ struct HealReport {
   int trusted_rules = 0, distrusted_rules = 0;
   size_t labelled_rows = 0;
   double duration_ms = 0;
+  // Multi-class heals: classes, and the predicted-class distribution's total variation from the
+  // clean one for candidate and parent.
+  uint32_t num_classes = 1;
+  double candidate_class_tv = 0, current_class_tv = 0;
+  bool aligned = false;  // the closed-form re-standardisation of the backbone output was used
   // Numbers behind the verdict, for events and the registry ("positive_rate", "label_loss", ...).
   std::map<std::string, double> Metrics() const;
 };
@@ -70,8 +80,20 @@ struct HealOutcome {
 };
 
 // Errors (Status) are for bad jobs (wrong dims, too few rows) and library failures; a rejected
-// candidate is a normal outcome, not an error.
+// candidate is a normal outcome, not an error. Multi-class models go to HealMulticlass.
 Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& calibration, const HealJob& job);
+
+// The multi-class heal (multiclass_healer.cc). No shift diagnosis: (1) when w_distill > 0, the
+// closed-form target re-standardises each backbone-output dimension from the job's moments to
+// the clean calibration moments (like BN-adapt, but at the adapter's input); the adapter is
+// initialised to represent that per-dimension affine map exactly (W1 = diag(eps/s), W2 =
+// diag((a-1) s / (scale eps)), tanh in its linear range), then (2) distill_steps Adam steps at
+// distill_lr minimise w_distill * regression to the target + w_label * cross-entropy (labelled
+// rows) + w_entropy * entropy (rows below entropy_filter nats) + w_diversity * KL(mean
+// prediction || clean class distribution) + w_moment * moments. Without w_distill, `steps` Adam
+// steps at `lr` start from the parent with the same terms plus w_proximal (a Tent-style arm sets
+// only w_entropy). (3) The gate compares predicted-class distributions instead of positive rates.
+Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibration& calibration, const HealJob& job);
 
 // Whether this process's LibTorch can see a CUDA device.
 bool CudaAvailable();

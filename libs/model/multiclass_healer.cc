@@ -1,0 +1,227 @@
+// The multi-class heal: see HealMulticlass in healer.h.
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "core/validation_gate.h"
+#include "model/healer.h"
+#include "model/model_parts.h"
+
+namespace reflex {
+
+namespace {
+
+torch::Tensor DoubleTensor(const std::vector<double>& v) {
+  return torch::tensor(v, torch::kFloat64).to(torch::kFloat32);
+}
+
+// Total variation distance between the argmax class histogram of `logits` and `reference`.
+double ClassTv(const torch::Tensor& logits, const torch::Tensor& reference) {
+  const int64_t k = logits.size(1);
+  torch::Tensor rate = torch::bincount(logits.argmax(1), {}, k).to(torch::kFloat32) / static_cast<float>(logits.size(0));
+  return 0.5 * (rate - reference).abs().sum().item<double>();
+}
+
+double MomentDistance(const torch::Tensor& out, const torch::Tensor& clean_mean, const torch::Tensor& clean_var) {
+  torch::Tensor mean = out.mean(0), sd = out.var(0, false).sqrt();
+  torch::Tensor d = (mean - clean_mean).pow(2) + (sd - clean_var.sqrt()).pow(2);
+  return (d.mean() / clean_var.mean().clamp_min(1e-12)).item<double>();
+}
+
+bool IsIdentity(const AdapterTensors& a) {
+  return a.w2.abs().max().item<float>() == 0.0f && a.b2.abs().max().item<float>() == 0.0f;
+}
+
+}  // namespace
+
+Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibration& cal, const HealJob& job) {
+  const auto started = std::chrono::steady_clock::now();
+  const HealableModel::Parts& parts = model.parts();
+  const size_t dims = model.input_dims();
+  const size_t width = model.adapter_dims().width;
+  const int64_t k = parts.spec.num_classes;
+  const size_t n = job.n_rows;
+  const bool have_hidden = !job.hidden.empty();
+  if (n < 2 || (have_hidden ? job.hidden.size() != n * width : job.rows.size() != n * dims)) {
+    return Status::InvalidArgument("heal job: " + std::to_string(have_hidden ? job.hidden.size() : job.rows.size()) +
+                                   " values for " + std::to_string(n) + " rows of " +
+                                   std::to_string(have_hidden ? width : dims) + (have_hidden ? " backbone outputs" : " features") +
+                                   " (need at least 2 rows)");
+  }
+  if (!job.labels.empty() && job.labels.size() != n) {
+    return Status::InvalidArgument("heal job: " + std::to_string(job.labels.size()) + " labels for " + std::to_string(n) + " rows");
+  }
+  if (job.base.dims != model.adapter_dims()) return Status::InvalidArgument("heal job: base adapter dims do not match the model");
+  if (cal.class_rate.size() != static_cast<size_t>(k) || cal.hidden_mean.size() != width) {
+    return Status::InvalidArgument("heal job: the calibration is not of this multi-class model");
+  }
+  REFLEX_RETURN_IF_ERROR(job.base.Verify().WithContext("heal job base adapter"));
+
+  HealOutcome outcome;
+  HealReport& report = outcome.report;
+  report.num_classes = static_cast<uint32_t>(k);
+  report.diagnosis.kind = ShiftKind::kCovariate;
+  report.diagnosis.explanation = "multi-class: covariate re-standardisation of the backbone output";
+  const HealPolicy& policy = job.policy;
+  try {
+    const AdapterTensors anchor = ToTensors(model.initial_adapter(), false);
+    const AdapterTensors parent = ToTensors(job.base, false);
+    torch::Tensor h;
+    {
+      torch::NoGradGuard no_grad;
+      if (have_hidden) {
+        h = torch::from_blob(const_cast<float*>(job.hidden.data()), {static_cast<int64_t>(n), static_cast<int64_t>(width)}).clone();
+      } else {
+        std::vector<torch::Tensor> chunks;
+        for (size_t start = 0; start < n; start += 1000) {
+          chunks.push_back(parts.Backbone(BatchTensor({job.rows.data() + start * dims, std::min<size_t>(1000, n - start), dims})));
+        }
+        h = torch::cat(chunks).detach();
+      }
+    }
+    // Labelled rows, split into train and holdout.
+    std::vector<int64_t> y(n, 0);
+    std::vector<float> train_mask(n, 0.0f), hold_mask(n, 0.0f);
+    if (!job.labels.empty()) {
+      std::mt19937_64 rng(job.seed);
+      std::uniform_real_distribution<double> u(0.0, 1.0);
+      for (size_t i = 0; i < n; ++i) {
+        if (job.labels[i] < 0 || job.labels[i] >= k) continue;
+        ++report.labelled_rows;
+        y[i] = job.labels[i];
+        (u(rng) < policy.holdout_fraction ? hold_mask : train_mask)[i] = 1.0f;
+      }
+    }
+    const bool labelled = report.labelled_rows >= 10;
+    torch::Tensor labels = torch::tensor(y, torch::kLong);
+    torch::Tensor tmask = torch::tensor(train_mask), hmask = torch::tensor(hold_mask);
+    if (labelled && hmask.sum().item<float>() < 5) hmask = tmask;
+    auto label_loss = [&](const torch::Tensor& logits, const torch::Tensor& mask) {
+      torch::Tensor per_row = torch::nn::functional::cross_entropy(
+          logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+      return (per_row * mask).sum() / mask.sum().clamp_min(1.0);
+    };
+
+    const torch::Tensor clean_rate = DoubleTensor(cal.class_rate);
+    const torch::Tensor clean_mean = DoubleTensor(cal.output_mean), clean_var = DoubleTensor(cal.output_var);
+    const torch::Tensor hidden_mean = DoubleTensor(cal.hidden_mean), hidden_sd = DoubleTensor(cal.hidden_var).sqrt();
+
+    // (1) Closed-form target: per-dimension re-standardisation of the backbone output.
+    AdapterTensors init = parent;
+    torch::Tensor target_out, target_logits;
+    const bool align = policy.w_distill > 0;
+    if (align) {
+      torch::NoGradGuard no_grad;
+      torch::Tensor m = h.mean(0), s = h.var(0, false).sqrt().clamp_min(1e-3);
+      torch::Tensor a = (hidden_sd / s).clamp(0.05, 20.0);
+      a = torch::where(hidden_sd < 1e-6, torch::zeros_like(a), a);
+      torch::Tensor c = hidden_mean - a * m;
+      target_out = AdapterForward(anchor, a * h + c);
+      target_logits = parts.HeadLogits(target_out);
+      if (IsIdentity(anchor) && anchor.w1.size(0) == static_cast<int64_t>(width)) {
+        // Exact embedding of y = a*h + c in the adapter's shape (tanh in its linear range).
+        const double eps = 0.1;
+        const float scale = anchor.scale.item<float>();
+        init.w1 = torch::diag(eps / s);
+        init.b1 = -eps * m / s;
+        init.w2 = torch::diag((a - 1) * s / (scale * eps));
+        init.b2 = hidden_mean - m;
+        init.scale = anchor.scale.clone();
+      } else {
+        init = anchor;
+      }
+      report.aligned = true;
+    }
+    AdapterTensors adapter;
+    {
+      std::vector<torch::Tensor> from = init.list();
+      std::vector<torch::Tensor*> to = {&adapter.w1, &adapter.b1, &adapter.w2, &adapter.b2, &adapter.scale};
+      for (size_t i = 0; i < from.size(); ++i) *to[i] = from[i].detach().clone().contiguous().set_requires_grad(true);
+    }
+    const int steps = align ? policy.distill_steps : policy.steps;
+    const double lr = align ? policy.distill_lr : policy.lr;
+    std::vector<torch::Tensor> params = adapter.list();
+    torch::optim::Adam opt(params, torch::optim::AdamOptions(lr));
+    bool finite = true;
+    for (int step = 0; step < steps; ++step) {
+      torch::Tensor out = AdapterForward(adapter, h);
+      torch::Tensor logits = parts.HeadLogits(out);
+      torch::Tensor loss = torch::zeros({});
+      if (align) loss = loss + policy.w_distill * ((out - target_out).pow(2).mean() + (logits - target_logits).pow(2).mean());
+      if (labelled && policy.w_label > 0) loss = loss + policy.w_label * label_loss(logits, tmask);
+      if (policy.w_entropy > 0 || policy.w_diversity > 0) {
+        torch::Tensor logp = torch::log_softmax(logits, 1);
+        torch::Tensor p = logp.exp();
+        if (policy.w_entropy > 0) {
+          torch::Tensor ent = -(p * logp).sum(1);
+          torch::Tensor keep = (ent < policy.entropy_filter).to(torch::kFloat32).detach();
+          loss = loss + policy.w_entropy * (ent * keep).sum() / keep.sum().clamp_min(1.0);
+        }
+        if (policy.w_diversity > 0) {
+          torch::Tensor pm = p.mean(0).clamp_min(1e-8);
+          loss = loss + policy.w_diversity * (pm * (pm.log() - clean_rate.clamp_min(1e-8).log())).sum();
+        }
+      }
+      if (policy.w_moment > 0) {
+        torch::Tensor v = clean_var.clamp_min(1e-6);
+        loss = loss + policy.w_moment * ((out.mean(0) - clean_mean).pow(2) / v +
+                                         torch::log((out.var(0, false) + 1e-6) / v).pow(2)).mean();
+      }
+      if (!align && policy.w_proximal > 0) {
+        torch::Tensor prox = torch::zeros({});
+        std::vector<torch::Tensor> now = adapter.list(), was = parent.list();
+        for (size_t i = 0; i < now.size(); ++i) prox = prox + (now[i] - was[i]).pow(2).sum();
+        loss = loss + policy.w_proximal * prox;
+      }
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) { finite = false; break; }
+      if (step == 0) report.loss_first = value;
+      report.loss_last = value;
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      report.steps_run = step + 1;
+      if (job.on_step) job.on_step(step);
+    }
+
+    AdapterVersion candidate;
+    candidate.version = job.new_version;
+    candidate.parent = job.base.version;
+    candidate.epoch = job.epoch;
+    candidate.dims = job.base.dims;
+    candidate.weights = FlattenTensors(adapter);
+    for (float w : candidate.weights) finite = finite && std::isfinite(w);
+    candidate.Seal();
+
+    GateInputs gate;
+    gate.finite = finite;
+    gate.labelled = labelled;
+    gate.multiclass = true;
+    if (finite) {
+      torch::NoGradGuard no_grad;
+      AdapterTensors cand = ToTensors(candidate, false);
+      torch::Tensor out_c = AdapterForward(cand, h), out_p = AdapterForward(parent, h);
+      torch::Tensor logits_c = parts.HeadLogits(out_c), logits_p = parts.HeadLogits(out_p);
+      report.candidate_class_tv = gate.candidate_class_tv = ClassTv(logits_c, clean_rate);
+      report.current_class_tv = gate.current_class_tv = ClassTv(logits_p, clean_rate);
+      if (align) {
+        gate.candidate_moment_distance = MomentDistance(out_c, clean_mean, clean_var);
+        gate.current_moment_distance = MomentDistance(out_p, clean_mean, clean_var);
+      }
+      if (labelled) {
+        gate.candidate_label_loss = label_loss(logits_c, hmask).item<double>();
+        gate.current_label_loss = label_loss(logits_p, hmask).item<double>();
+      }
+    }
+    GateVerdict verdict = ValidateCandidate(gate, policy);
+    report.accepted = verdict.accept;
+    report.reason = verdict.reason;
+    if (verdict.accept) outcome.candidate = std::move(candidate);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("heal: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+  report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return outcome;
+}
+
+}  // namespace reflex
