@@ -7,11 +7,12 @@
 #include <filesystem>
 #include <random>
 
-#include "core/checksum.h"
 #include "core/fidi.h"
 #include "core/registry.h"
+#include "class_confusion.h"
 #include "corruptions.h"
 #include "idx_files.h"
+#include "image_models.h"
 #include "model/heal_calibration.h"
 #include "model/healable_model.h"
 #include "model/healer.h"
@@ -25,82 +26,22 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
-std::string Hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 std::string Fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
 }
 
-// A K x K confusion matrix (rows: truth, columns: prediction).
-struct ClassConfusion {
-  size_t k = 0;
-  std::vector<uint64_t> counts;
-  explicit ClassConfusion(size_t classes = 0) : k(classes), counts(classes * classes, 0) {}
-  void Add(size_t truth, size_t predicted) { ++counts[truth * k + predicted]; }
-  void Merge(const ClassConfusion& o) {
-    for (size_t i = 0; i < counts.size(); ++i) counts[i] += o.counts[i];
-  }
-  // Macro F1 over the classes that occur (as truth or prediction).
-  double MacroF1() const {
-    double sum = 0;
-    size_t present = 0;
-    for (size_t c = 0; c < k; ++c) {
-      uint64_t tp = counts[c * k + c], row = 0, col = 0;
-      for (size_t j = 0; j < k; ++j) { row += counts[c * k + j]; col += counts[j * k + c]; }
-      if (row + col == 0) continue;
-      ++present;
-      sum += 2.0 * tp / static_cast<double>(row + col);
-    }
-    return present ? sum / present : 0.0;
-  }
-};
+CnnCacheSettings CacheSettingsOf(const ImageExperimentOptions& opt) {
+  CnnCacheSettings c;
+  c.dataset = opt.dataset;
+  c.cache_dir = opt.cache_dir;
+  c.epochs = opt.epochs;
+  c.log = opt.log;
+  return c;
+}
 
 size_t Argmax(const float* p, size_t k) { return static_cast<size_t>(std::max_element(p, p + k) - p); }
-
-// Trains a CNN on `images` or loads it from the cache.
-Result<std::shared_ptr<HealableModel>> TrainedCnn(const ImageExperimentOptions& opt, const IdxDataset& data,
-                                                  const std::vector<float>& pixels, const std::string& what,
-                                                  uint64_t seed) {
-  auto model_or = HealableModel::CreateImageCnn(static_cast<uint32_t>(data.images.height), static_cast<uint32_t>(data.images.width),
-                                                static_cast<uint32_t>(data.num_classes), seed);
-  if (!model_or.ok()) return model_or.status();
-  std::shared_ptr<HealableModel> model = *model_or;
-  TrainConfig config;
-  config.epochs = opt.epochs;
-  config.batch_size = 128;
-  config.lr = 0.001;
-  config.seed = seed;
-  // The cache key covers the architecture, the training data and every training setting.
-  const std::string arch = "cnn-c16-c32-w128-v1 " + what + " epochs=" + std::to_string(config.epochs) +
-                           " batch=128 lr=0.001 seed=" + std::to_string(seed);
-  uint64_t key = Fnv1a64(arch.data(), arch.size());
-  key = Fnv1a64(pixels.data(), pixels.size() * sizeof(float), key);
-  key = Fnv1a64(data.labels.data(), data.labels.size(), key);
-  const std::filesystem::path file = std::filesystem::path(opt.cache_dir) / (opt.dataset + "-" + what + "-" + Hex(key) + ".pt");
-  if (std::filesystem::exists(file)) {
-    REFLEX_RETURN_IF_ERROR(LoadFrozenParts(*model, file.string()));
-    if (opt.log) *opt.log << "[cache] " << what << ": loaded " << file.string() << "\n";
-    return model;
-  }
-  const auto started = Clock::now();
-  if (opt.log) *opt.log << "[train] " << what << ": " << data.images.count << " images, " << opt.epochs << " epoch(s)\n";
-  REFLEX_RETURN_IF_ERROR(TrainClassifier(*model, {pixels.data(), data.images.count, data.images.pixels_per_image()},
-                                         data.labels.data(), config, [&](int epoch, double loss) {
-                                           if (opt.log) *opt.log << "[train] " << what << ": epoch " << epoch + 1 << " loss "
-                                                                 << Fixed(loss, 4) << " (" << Fixed(Seconds(started), 1) << " s)\n";
-                                         }).WithContext("training the " + what));
-  std::error_code error;
-  std::filesystem::create_directories(opt.cache_dir, error);
-  Status saved = SaveFrozenParts(*model, file.string());
-  if (opt.log) *opt.log << "[train] " << what << ": " << (saved.ok() ? "cached at " + file.string() : "not cached: " + saved.message()) << "\n";
-  return model;
-}
 
 struct Arm {
   std::string name;
@@ -168,7 +109,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
   REFLEX_RETURN_IF_ERROR(CorruptImages(opt.corruption, opt.severity, opt.seed, stream.images.pixels.data(), stream.images.count,
                                        stream.images.height, stream.images.width));
 
-  auto model_or = TrainedCnn(opt, train, train.images.pixels, "backbone", opt.seed);
+  auto model_or = TrainedCnn(CacheSettingsOf(opt), train, train.images.pixels, "backbone", opt.seed);
   if (!model_or.ok()) return model_or.status();
   std::shared_ptr<HealableModel> model = *model_or;
   std::shared_ptr<HealableModel> oracle;
@@ -177,7 +118,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     std::vector<float> pixels = train.images.pixels;
     REFLEX_RETURN_IF_ERROR(CorruptImages(opt.corruption, opt.severity, opt.seed + 7919, pixels.data(), train.images.count,
                                          train.images.height, train.images.width));
-    auto o = TrainedCnn(opt, train, pixels, "oracle-" + opt.corruption + "-s" + std::to_string(opt.severity), opt.seed + 1000);
+    auto o = TrainedCnn(CacheSettingsOf(opt), train, pixels, "oracle-" + opt.corruption + "-s" + std::to_string(opt.severity), opt.seed + 1000);
     if (!o.ok()) return o.status();
     oracle = *o;
   }
