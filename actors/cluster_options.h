@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,35 @@ struct CoordinatorAddress {
   int reconnect_ms = 1000;
 };
 
+// CURVE keys in Z85 text (transport/curve_keys.h). Plain strings here so that this header needs
+// no ZeroMQ include; the runtimes turn them into transport::Curve*Config.
+struct CurveKeyText {
+  std::string public_key;  // 40 Z85 characters
+  std::string secret_key;  // 40 Z85 characters; never log it
+};
+
+// A replica's ZeroMQ security. curve = false: plain TCP (the default of configs/replica.toml).
+// curve = true: the weight-bus SUB and snapshot DEALER are CURVE clients that talk only to the
+// holder of coordinator_public (an impostor publisher cannot complete the handshake, so nothing
+// it sends is ever read); the scoring ROUTER is a CURVE server with `own` keys that accepts only
+// the client public keys in scoring_clients (empty: any client that knows own.public_key).
+struct ReplicaSecurity {
+  bool curve = false;
+  CurveKeyText own;
+  std::string coordinator_public;
+  std::vector<std::string> scoring_clients;
+};
+
+// The coordinator's weight-bus security. curve = true: the PUB and snapshot ROUTER are CURVE
+// servers with `own` keys and a ZAP handler on the bus's ZeroMQ context accepts only the
+// subscriber public keys in bus_clients (empty: any subscriber that knows own.public_key).
+// (The control endpoint's operator keys are the control server's business: services/coordinator.)
+struct CoordinatorSecurity {
+  bool curve = false;
+  CurveKeyText own;
+  std::vector<std::string> bus_clients;
+};
+
 struct ReplicaOptions {
   std::string id = "replica-1";
   std::shared_ptr<const ModelBundle> bundle;  // required
@@ -54,6 +84,7 @@ struct ReplicaOptions {
   int summary_interval_ms = 1000;
   int sample_rows = 200;
   int label_cache_rows = 100000;
+  ReplicaSecurity security;
   std::shared_ptr<prometheus::Registry> metrics;  // may be null: a private registry
   EventLog log;
 };
@@ -81,6 +112,7 @@ struct CoordinatorOptions {
   int healer_misses = 3;
   int heal_timeout_ms = 60000;
   int window_summaries = 5;
+  CoordinatorSecurity security;
   HealPolicy policy;
   std::shared_ptr<prometheus::Registry> metrics;
   EventLog log;

@@ -10,7 +10,11 @@ namespace reflex::actors {
 namespace {
 
 constexpr size_t kMaxEvents = 200;
-constexpr uint64_t kHealthWindowRows = 50;     // labelled outcomes per health observation
+// Labelled outcomes behind the baseline and behind each health observation. F1 on a few dozen
+// rows of a 15%-positive stream swings by 0.1 or more, which is more than the 0.08 threshold:
+// the baseline takes 300 rows and each observation 100 (the monitor averages 5 of them).
+constexpr uint64_t kBaselineRows = 300;
+constexpr uint64_t kHealthWindowRows = 100;
 constexpr uint64_t kNewLabelsForReheal = 100;  // labelled rows that justify another heal
 constexpr int kTickMs = 200;
 
@@ -42,7 +46,10 @@ void UpdateGauges(CoordinatorSelf self) {
 void AutoRollback(CoordinatorSelf self, const std::string& why) {
   auto& st = self->state;
   const VersionRecord& active = st.runtime->active();
-  if (active.adapter.version == 0 || st.pinned) return;
+  // Only heals are undone automatically, and only in auto mode: a version an operator chose
+  // (rollback, pin) or a fleet in manual/frozen mode is left to the operator.
+  if (active.adapter.version == 0 || st.pinned || st.policy.mode != HealMode::kAuto) return;
+  if (active.reason.rfind("heal:", 0) != 0) return;
   const uint64_t target = active.adapter.parent;
   auto record = PublishWeightsOf(self, target, "automatic rollback to v" + std::to_string(target) + ": " + why);
   if (!record.ok()) {
@@ -62,7 +69,8 @@ void WatchHealth(CoordinatorSelf self, const wire::DriftSummary& s) {
   c.tn = s.label_tn;
   c.fn = s.label_fn;
   st.health.bucket.Merge(c);
-  if (st.health.bucket.total() >= kHealthWindowRows) {
+  const uint64_t needed = st.health.monitor.has_baseline() ? kHealthWindowRows : kBaselineRows;
+  if (st.health.bucket.total() >= needed) {
     const Confusion b = st.health.bucket;
     st.health.bucket = Confusion();
     if (!st.health.monitor.has_baseline()) {
@@ -96,8 +104,8 @@ void WatchHealth(CoordinatorSelf self, const wire::DriftSummary& s) {
   }
 }
 
-// Auto-mode heal decision after each merged summary.
-void MaybeHeal(CoordinatorSelf self) {
+// Drift state after a summary's statistics are merged: gauges, onset and end of drift.
+void UpdateDriftState(CoordinatorSelf self) {
   auto& st = self->state;
   const DriftReading r = st.drift->Reading();
   st.metrics.drift_z->Set(r.max_z);
@@ -111,14 +119,22 @@ void MaybeHeal(CoordinatorSelf self) {
     return;
   }
   if (!st.drifting) {
-    // Onset: the rows sampled so far describe the world before the drift; heals learn from
-    // rows sampled from now on.
+    // Onset: the rows sampled before this summary describe the world before the drift; heals
+    // learn from this summary's rows on.
     st.drifting = true;
     st.drift->ClearRows();
     RecordEvent(self, "drift_detected", {{"by", fidi ? "fidi" : "conflicts"}, {"max_z", r.max_z},
                                          {"feature", st.options.bundle->model->spec().feature_names[r.max_feature]},
                                          {"conflict_rate", r.conflict_rate}, {"rows", r.rows}});
   }
+}
+
+// Auto-mode heal decision after each merged summary.
+void MaybeHeal(CoordinatorSelf self) {
+  auto& st = self->state;
+  if (!st.drifting) return;
+  const DriftReading r = st.drift->Reading();
+  const bool fidi = r.max_z > st.policy.fidi_threshold;
   if (st.policy.mode != HealMode::kAuto || st.pinned || st.heal) return;
   const size_t need = static_cast<size_t>(std::min(st.policy.min_rows, st.policy.window_rows));
   if (st.drift->heal_rows() < need) return;
@@ -273,7 +289,10 @@ void Tick(CoordinatorSelf self) {
     if (h.alive && now - h.last_beat_ms > dead_after) {
       h.alive = false;
       RecordEvent(self, "healer_silent", {{"healer", id}, {"silent_ms", now - h.last_beat_ms}});
-      if (st.heal && !st.heal->candidate && st.heal->healer == id) Dispatch(self);
+      // A silent healer may only be slow (its process is alive: CAF reports deaths with a
+      // down_msg). Hand its job over when another healer can take it; otherwise let it finish
+      // or time out.
+      if (st.heal && !st.heal->candidate && st.heal->healer == id && PickHealer(self)) Dispatch(self);
     }
   }
   UpdateGauges(self);
@@ -440,7 +459,7 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
       [=](summary_atom, std::string& bytes) {
         auto& s = self->state;
         auto summary = DecodePayload<wire::DriftSummary>(bytes, "drift summary");
-        Status added = summary.ok() ? s.drift->Add(*summary) : summary.status();
+        Status added = summary.ok() ? s.drift->AddStatistics(*summary) : summary.status();
         if (!added.ok()) {
           s.metrics.bad_summaries->Increment();
           RecordEvent(self, "summary_refused", {{"error", added.message()}});
@@ -452,6 +471,8 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
         r.last_summary_ms = CoordinatorNowMs();
         r.served_version = summary->served_version;
         r.rows_scored += summary->rows_scored;
+        UpdateDriftState(self);
+        s.drift->AddRows(*summary);
         WatchHealth(self, *summary);
         MaybeHeal(self);
       },

@@ -94,6 +94,7 @@ struct CoordinatorState {
   uint64_t next_job_id = 1;
   int64_t last_heal_ms = 0;            // last heal decision (cooldown)
   bool drifting = false;               // the drift reading is over a threshold now
+  HealMode mode_before_freeze = HealMode::kAuto;  // what unfreeze restores
   double z_at_last_heal = -1;          // evidence at the last accepted heal
   uint64_t labelled_at_last_heal = 0;
   std::optional<uint64_t> pinned;      // version pinned by an operator

@@ -186,6 +186,7 @@ wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlReques
     if (s.ok()) s = next.Validate();
     if (!s.ok()) return Refuse(req, ErrorCode::kInvalidArgument, s.message());
     st.policy = next;
+    st.drift->SetRowCapacity(static_cast<size_t>(std::max(1, st.policy.window_rows)));
     RecordEvent(self, "policy_set", {{"key", req.args[0]}, {"value", req.args[1]}});
     return Ok(req, PolicyJson(st.policy));
   }
@@ -213,7 +214,14 @@ wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlReques
   }
   if (cmd == "freeze" || cmd == "unfreeze") {
     if (auto bad = want_args(0, 0)) return *bad;
-    st.policy.mode = cmd == "freeze" ? HealMode::kFrozen : HealMode::kAuto;
+    // Freeze stops heals only (an operator must still be able to roll back or pin during an
+    // incident); unfreeze returns to the mode in force before the freeze.
+    if (cmd == "freeze") {
+      if (st.policy.mode != HealMode::kFrozen) st.mode_before_freeze = st.policy.mode;
+      st.policy.mode = HealMode::kFrozen;
+    } else if (st.policy.mode == HealMode::kFrozen) {
+      st.policy.mode = st.mode_before_freeze;
+    }
     RecordEvent(self, cmd == "freeze" ? "frozen" : "unfrozen", {});
     return Ok(req, ModeJson(self));
   }

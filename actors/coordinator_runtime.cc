@@ -72,6 +72,14 @@ Result<std::unique_ptr<CoordinatorRuntime>> CoordinatorRuntime::Start(const Coor
   po.publish_endpoint = options.weights_publish;
   po.snapshot_endpoint = options.weights_snapshot;
   po.heartbeat_interval = std::chrono::milliseconds(std::max(10, options.bus_heartbeat_ms));
+  if (options.security.curve) {
+    po.curve = transport::CurveServerConfig{{options.security.own.public_key, options.security.own.secret_key}};
+    if (!options.security.bus_clients.empty()) {
+      auto zap = transport::ZapAuthenticator::Start(*rt->zmq_, options.security.bus_clients);
+      if (!zap.ok()) return zap.status().WithContext("weight bus allow-list");
+      rt->zap_ = std::move(*zap);
+    }
+  }
   if (options.log) {
     EventLog log = options.log;
     po.log = [log](const std::string& line) { log("weight_bus", {{"detail", line}}); };
@@ -91,6 +99,7 @@ CoordinatorRuntime::~CoordinatorRuntime() { Stop(); }
 
 void CoordinatorRuntime::Stop() {
   if (publisher_) publisher_->Stop();
+  if (zap_) zap_->Stop();
 }
 
 const VersionRecord& CoordinatorRuntime::active() const { return *registry_->Get(registry_->active()); }

@@ -7,7 +7,9 @@
 //     every update of its previous life;
 //   - the weight publisher (transport/weight_publisher.h), which starts by publishing the
 //     registry's active version (version 0 from the bundle on a first start), re-stamped with
-//     the new epoch.
+//     the new epoch;
+//   - with options.security.curve, the publisher's sockets are CURVE servers and, when
+//     bus_clients is non-empty, a ZAP handler on the bus context accepts only those subscribers.
 // Publish() is the only way a version reaches the fleet: it numbers, stamps, seals, persists,
 // activates and then broadcasts, in that order, so the registry never lags the bus.
 //
@@ -54,6 +56,7 @@ class CoordinatorRuntime {
   uint64_t epoch_ = 0;
   std::unique_ptr<VersionRegistry> registry_;
   std::shared_ptr<zmq::context_t> zmq_;
+  std::unique_ptr<transport::ZapAuthenticator> zap_;  // bus allow-list (CURVE only); before zmq_ dies
   std::unique_ptr<transport::WeightPublisher> publisher_;
 };
 

@@ -11,6 +11,17 @@ DriftWindow::DriftWindow(FidiCalibration calibration, size_t cols, size_t summar
       row_capacity_(row_capacity) {}
 
 Status DriftWindow::Add(const wire::DriftSummary& s) {
+  REFLEX_RETURN_IF_ERROR(AddStatistics(s));
+  AddRows(s);
+  return Status();
+}
+
+void DriftWindow::SetRowCapacity(size_t rows) {
+  row_capacity_ = rows;
+  Trim();
+}
+
+Status DriftWindow::AddStatistics(const wire::DriftSummary& s) {
   if (s.cols != cols_) {
     return Status::InvalidArgument("drift summary from " + s.replica_id + ": " + std::to_string(s.cols) +
                                    " columns, the model takes " + std::to_string(cols_));
@@ -35,6 +46,11 @@ Status DriftWindow::Add(const wire::DriftSummary& s) {
     q.push_back(std::move(w));
     while (q.size() > per_replica_) q.pop_front();
   }
+  return Status();
+}
+
+void DriftWindow::AddRows(const wire::DriftSummary& s) {
+  if (s.cols != cols_) return;
   const size_t n = cols_ ? s.sample_rows.size() / cols_ : 0;
   for (size_t i = 0; i < n && i < s.sample_labels.size(); ++i) {
     const float* row = s.sample_rows.data() + i * cols_;
@@ -46,6 +62,10 @@ Status DriftWindow::Add(const wire::DriftSummary& s) {
       unlabelled_.insert(unlabelled_.end(), row, row + cols_);
     }
   }
+  Trim();
+}
+
+void DriftWindow::Trim() {
   while (labelled_labels_.size() > row_capacity_) {
     labelled_labels_.pop_front();
     labelled_.erase(labelled_.begin(), labelled_.begin() + static_cast<ptrdiff_t>(cols_));
@@ -53,7 +73,6 @@ Status DriftWindow::Add(const wire::DriftSummary& s) {
   while (unlabelled_.size() > row_capacity_ * cols_) {
     unlabelled_.erase(unlabelled_.begin(), unlabelled_.begin() + static_cast<ptrdiff_t>(cols_));
   }
-  return Status();
 }
 
 void DriftWindow::Forget(const std::string& replica_id) { windows_.erase(replica_id); }

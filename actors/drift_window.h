@@ -38,9 +38,15 @@ class DriftWindow {
  public:
   DriftWindow(FidiCalibration calibration, size_t cols, size_t summaries_per_replica, size_t row_capacity);
 
-  // Merges one summary. InvalidArgument (the summary is not used) when its width or rule count
-  // does not match the fleet's.
+  // Merges one summary: AddStatistics, then AddRows. InvalidArgument (nothing of the summary is
+  // used) when its width or rule count does not match the fleet's.
   Status Add(const wire::DriftSummary& summary);
+  // The two halves of Add, for a caller that must look at the reading in between (drift onset
+  // clears the rows sampled before the drift, but not the rows of the summary that showed it).
+  Status AddStatistics(const wire::DriftSummary& summary);
+  void AddRows(const wire::DriftSummary& summary);
+  // Rows kept in each ring (labelled, unlabelled); the oldest leave first when it shrinks.
+  void SetRowCapacity(size_t rows);
   void Forget(const std::string& replica_id);  // a replica left
   void Clear();                                // forget everything (windows and rows)
   // Forgets the sampled rows (not the statistics): at drift onset they describe the old world.
@@ -64,6 +70,8 @@ class DriftWindow {
     std::vector<RunningStats> features;
     uint64_t rows = 0, conflicts = 0, positives = 0;
   };
+  void Trim();  // enforces row_capacity_
+
   FidiCalibration calibration_;
   size_t cols_;
   size_t per_replica_;

@@ -101,7 +101,10 @@ healer_actor::behavior_type HealerBehavior(healer_actor::stateful_pointer<Healer
   self->set_down_handler([=](caf::down_msg& msg) {
     if (msg.source == self->state.coordinator.address()) {
       self->state.coordinator = nullptr;
-      SpawnConnector(self->system(), self->state.options.coordinator, caf::actor_cast<caf::actor>(self));
+      // Embedded mode: a local coordinator that is gone does not come back (shutdown).
+      if (!self->state.options.coordinator.local) {
+        SpawnConnector(self->system(), self->state.options.coordinator, caf::actor_cast<caf::actor>(self));
+      }
     }
   });
   SpawnConnector(self->system(), st.options.coordinator, caf::actor_cast<caf::actor>(self));

@@ -71,7 +71,10 @@ replica_actor::behavior_type ReplicaBehavior(replica_actor::stateful_pointer<Rep
     if (msg.source == s.coordinator.address()) {
       s.coordinator = nullptr;
       if (s.options.log) s.options.log("coordinator_lost", {{"reconnect_ms", s.options.coordinator.reconnect_ms}});
-      SpawnConnector(self->system(), s.options.coordinator, caf::actor_cast<caf::actor>(self));
+      // Embedded mode: a local coordinator that is gone does not come back (shutdown).
+      if (!s.options.coordinator.local) {
+        SpawnConnector(self->system(), s.options.coordinator, caf::actor_cast<caf::actor>(self));
+      }
     }
   });
   // Stop serving before the state goes: in-flight requests are answered first.

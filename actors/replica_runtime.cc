@@ -29,6 +29,12 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
   sub.snapshot_endpoint = options.weights_snapshot;
   sub.heartbeat_interval = std::chrono::milliseconds(std::max(10, options.bus_heartbeat_ms));
   sub.expected_dims = bundle.model->adapter_dims();
+  if (options.security.curve) {
+    transport::CurveClientConfig curve;
+    curve.client = {options.security.own.public_key, options.security.own.secret_key};
+    curve.server_public = options.security.coordinator_public;
+    sub.curve = std::move(curve);
+  }
   ReplicaRuntime* raw = rt.get();
   sub.on_apply = [raw](const AdapterVersion& v) { raw->Apply(v); };
   if (options.log) {
@@ -42,6 +48,10 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
   transport::ScoringServerOptions so;
   so.endpoint = options.scoring_endpoint;
   so.workers = static_cast<size_t>(std::max(1, options.scoring_workers));
+  if (options.security.curve) {
+    so.curve = transport::CurveServerConfig{{options.security.own.public_key, options.security.own.secret_key}};
+    so.curve_allowed_clients = options.security.scoring_clients;
+  }
   std::shared_ptr<DriftAccumulator> drift = rt->drift_;
   ReplicaMetrics metrics = rt->metrics_;
   so.scored_sink = [drift](const wire::ScoreRequest& req, const float* probs, uint64_t version) {

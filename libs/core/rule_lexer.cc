@@ -27,7 +27,7 @@ size_t LexNumber(const std::string& line, size_t i, RuleToken* token) {
   if (line[end] == '-' || line[end] == '+') ++end;
   while (end < line.size()) {
     const char c = line[end];
-    const char prev = line[end - 1];
+    const char prev = end > i ? line[end - 1] : '\0';  // a number may start the line
     if (IsIdentChar(c) || ((c == '-' || c == '+') && (prev == 'e' || prev == 'E'))) {
       ++end;
     } else {

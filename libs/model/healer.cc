@@ -69,6 +69,36 @@ struct Rows {
   torch::Tensor weak_labels, weak_mask;    // trusted-rule labels
 };
 
+// The head as the optimisation loop calls it: on the CPU, the model's own module; on CUDA, a
+// copy of its parameters (built-in MLP) or of its module (TorchScript) on the device. The
+// serving copy never moves: scoring and other heals keep using it on the CPU.
+class LoopHead {
+ public:
+  LoopHead(const HealableModel::Parts& parts, torch::Device device) : parts_(parts), device_(device) {
+    if (!device_.is_cuda()) return;
+    if (parts_.torchscript) {
+      ts_ = std::make_shared<torch::jit::Module>(parts_.ts_head->clone());
+      ts_->to(device_);
+    } else {
+      w_ = parts_.mlp_head->weight.detach().to(device_);
+      b_ = parts_.mlp_head->bias.detach().to(device_);
+    }
+  }
+  torch::Tensor operator()(const torch::Tensor& h) const {
+    if (!device_.is_cuda()) return parts_.HeadLogit(h);
+    torch::Tensor out = ts_ ? ts_->forward({h}).toTensor() : torch::linear(h, w_, b_);
+    out = out.reshape({-1});
+    if (parts_.head_outputs_probability) out = torch::logit(out, 1e-6);
+    return out;
+  }
+
+ private:
+  const HealableModel::Parts& parts_;
+  torch::Device device_;
+  std::shared_ptr<torch::jit::Module> ts_;
+  torch::Tensor w_, b_;
+};
+
 }  // namespace
 
 Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal, const HealJob& job) {
@@ -95,9 +125,9 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
   try {
     torch::Device device = (job.use_cuda && CudaAvailable()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     report.device = device.is_cuda() ? "cuda" : "cpu";
-    // LibTorch modules stay on the CPU copy the servers use; the heal works on CPU tensors for
-    // the frozen parts and moves the adapter math to `device`.
-    // (Frozen outputs are precomputed once; only the adapter and head run per step.)
+    // The frozen backbone runs once, on the CPU copy the servers use; its outputs, the targets
+    // and the adapter then move to `device`, where the optimisation loop runs (the adapter and
+    // a device copy of the head). Measuring and gating run on the CPU again.
 
     // Anchor (version 0) and parent probabilities, and the diagnosis.
     const AdapterTensors anchor = ToTensors(model.initial_adapter(), false);
@@ -220,42 +250,54 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     const double lr = distill ? policy.distill_lr : policy.lr;
 
     // Optimise the adapter only.
-    AdapterTensors adapter = ToTensors(job.base, true);
+    auto on = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+    const LoopHead head(parts, device);
+    const torch::Tensor hidden_d = on(r.hidden), labels_d = on(r.labels), train_d = on(r.train_mask);
+    const torch::Tensor weak_labels_d = on(r.weak_labels), weak_mask_d = on(r.weak_mask);
+    const torch::Tensor target_prob_d = on(target_prob), target_logit_d = on(target_logit), target_out_d = on(target_out);
+    const torch::Tensor synth_hidden_d = on(synth_hidden), synth_logit_d = on(synth_logit), synth_out_d = on(synth_out);
+    const torch::Tensor synth_labels_d = on(synth_labels);
+    const AdapterTensors parent_d{on(parent.w1), on(parent.b1), on(parent.w2), on(parent.b2), on(parent.scale)};
+    AdapterTensors adapter = ToTensors(job.base, false);
+    for (torch::Tensor* t : {&adapter.w1, &adapter.b1, &adapter.w2, &adapter.b2, &adapter.scale}) {
+      *t = t->to(device).detach().requires_grad_(true);
+    }
     std::vector<torch::Tensor> params = adapter.list();
     torch::optim::Adam opt(params, torch::optim::AdamOptions(lr));
     torch::Tensor clean_mean = torch::tensor(std::vector<float>(cal.output_mean.begin(), cal.output_mean.end()));
     torch::Tensor clean_var = torch::tensor(std::vector<float>(cal.output_var.begin(), cal.output_var.end()));
-    auto label_loss = [&](const torch::Tensor& logit, const torch::Tensor& mask) {
+    const torch::Tensor clean_mean_d = on(clean_mean), clean_var_d = on(clean_var);
+    auto label_loss = [&](const torch::Tensor& logit, const torch::Tensor& labels_t, const torch::Tensor& mask) {
       torch::Tensor per_row = torch::binary_cross_entropy_with_logits(
-          logit, r.labels, {}, torch::full({1}, pos_weight), at::Reduction::None);
+          logit, labels_t, {}, torch::full({1}, pos_weight, logit.options()), at::Reduction::None);
       return (per_row * mask).sum() / mask.sum().clamp_min(1.0);
     };
     bool finite = true;
     for (int step = 0; step < steps; ++step) {
-      torch::Tensor out = AdapterForward(adapter, r.hidden);
-      torch::Tensor logit = parts.HeadLogit(out);
-      torch::Tensor loss = torch::zeros({});
-      if (distill && target_prob.defined()) loss = loss + w_distill * torch::binary_cross_entropy_with_logits(logit, target_prob);
-      if (distill && target_logit.defined()) {
+      torch::Tensor out = AdapterForward(adapter, hidden_d);
+      torch::Tensor logit = head(out);
+      torch::Tensor loss = torch::zeros({}, hidden_d.options());
+      if (distill && target_prob_d.defined()) loss = loss + w_distill * torch::binary_cross_entropy_with_logits(logit, target_prob_d);
+      if (distill && target_logit_d.defined()) {
         // Regression toward the aligned representation and the logits it leads to.
-        loss = loss + w_distill * ((logit - target_logit).pow(2).mean() + (out - target_out).pow(2).mean());
-        if (synth_hidden.defined()) {
-          torch::Tensor so = AdapterForward(adapter, synth_hidden);
+        loss = loss + w_distill * ((logit - target_logit_d).pow(2).mean() + (out - target_out_d).pow(2).mean());
+        if (synth_hidden_d.defined()) {
+          torch::Tensor so = AdapterForward(adapter, synth_hidden_d);
           loss = loss + w_distill * policy.w_synthetic *
-                            ((parts.HeadLogit(so) - synth_logit).pow(2).mean() + (so - synth_out).pow(2).mean());
+                            ((head(so) - synth_logit_d).pow(2).mean() + (so - synth_out_d).pow(2).mean());
         }
       }
       if (labelled && policy.w_label > 0) {
-        loss = loss + policy.w_label * label_loss(logit, r.train_mask);
-        if (synth_hidden.defined() && distill) {
+        loss = loss + policy.w_label * label_loss(logit, labels_d, train_d);
+        if (synth_hidden_d.defined() && distill) {
           // Labels confirmed the alignment: the inverse-aligned clean sample is labelled drifted data.
           loss = loss + policy.w_label * policy.w_synthetic *
-                            torch::binary_cross_entropy_with_logits(parts.HeadLogit(AdapterForward(adapter, synth_hidden)), synth_labels);
+                            torch::binary_cross_entropy_with_logits(head(AdapterForward(adapter, synth_hidden_d)), synth_labels_d);
         }
       }
       if (have_weak) {
-        torch::Tensor per_row = torch::binary_cross_entropy_with_logits(logit, r.weak_labels, {}, {}, at::Reduction::None);
-        loss = loss + policy.w_rule * (per_row * r.weak_mask).sum() / r.weak_mask.sum();
+        torch::Tensor per_row = torch::binary_cross_entropy_with_logits(logit, weak_labels_d, {}, {}, at::Reduction::None);
+        loss = loss + policy.w_rule * (per_row * weak_mask_d).sum() / weak_mask_d.sum();
       }
       if (policy.w_entropy > 0) {
         torch::Tensor p = torch::sigmoid(logit).clamp(1e-6, 1 - 1e-6);
@@ -264,13 +306,13 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
         loss = loss + policy.w_entropy * (ent * keep).sum() / keep.sum().clamp_min(1.0);
       }
       if (policy.w_moment > 0 && diag.kind != ShiftKind::kLabel) {
-        torch::Tensor v = clean_var.clamp_min(1e-6);
-        loss = loss + policy.w_moment * ((out.mean(0) - clean_mean).pow(2) / v +
+        torch::Tensor v = clean_var_d.clamp_min(1e-6);
+        loss = loss + policy.w_moment * ((out.mean(0) - clean_mean_d).pow(2) / v +
                                          torch::log((out.var(0, false) + 1e-6) / v).pow(2)).mean();
       }
       if (policy.w_proximal > 0) {
-        torch::Tensor prox = torch::zeros({});
-        std::vector<torch::Tensor> now = adapter.list(), was = parent.list();
+        torch::Tensor prox = torch::zeros({}, hidden_d.options());
+        std::vector<torch::Tensor> now = adapter.list(), was = parent_d.list();
         for (size_t i = 0; i < now.size(); ++i) prox = prox + (now[i] - was[i]).pow(2).sum();
         loss = loss + policy.w_proximal * prox;
       }
@@ -322,8 +364,8 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
         gate.current_rule_agreement = agreement(logit_p);
       }
       if (labelled) {
-        gate.candidate_label_loss = label_loss(logit_c, r.holdout_mask).item<double>();
-        gate.current_label_loss = label_loss(logit_p, r.holdout_mask).item<double>();
+        gate.candidate_label_loss = label_loss(logit_c, r.labels, r.holdout_mask).item<double>();
+        gate.current_label_loss = label_loss(logit_p, r.labels, r.holdout_mask).item<double>();
       }
     }
     GateVerdict verdict = ValidateCandidate(gate, policy);

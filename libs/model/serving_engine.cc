@@ -59,10 +59,14 @@ Status ServingEngine::Publish(const AdapterVersion& adapter) {
   }
   auto next = std::make_shared<const Snapshot>(Snapshot{adapter, std::move(compiled).value()});
   std::lock_guard<std::mutex> lock(publish_mutex_);
-  const uint64_t serving = Current()->adapter.version;
-  if (adapter.version <= serving) {
-    return Status::FailedPrecondition("publish: adapter version " + std::to_string(adapter.version) +
-                                      " is not newer than the serving version " + std::to_string(serving));
+  // Versions are ordered by (epoch, version): a coordinator that restarted under a new epoch may
+  // re-number from an older version (its registry lost a damaged newer one), and its versions
+  // still supersede everything of the old epoch.
+  const AdapterVersion& serving = Current()->adapter;
+  if (std::make_pair(adapter.epoch, adapter.version) <= std::make_pair(serving.epoch, serving.version)) {
+    return Status::FailedPrecondition("publish: adapter version " + std::to_string(adapter.version) + " (epoch " +
+                                      std::to_string(adapter.epoch) + ") is not newer than the serving version " +
+                                      std::to_string(serving.version) + " (epoch " + std::to_string(serving.epoch) + ")");
   }
   std::atomic_store(&current_, std::shared_ptr<const Snapshot>(std::move(next)));
   return Status();

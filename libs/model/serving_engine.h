@@ -11,7 +11,8 @@
 //     even after newer versions are published.
 // A heal (HealAsync) runs on its own std::thread on a copy of the current adapter: it never
 // touches the serving snapshot, and on acceptance it publishes the candidate like any other
-// version. Versions only move forward: Publish refuses a version number <= the current one.
+// version. Versions only move forward: Publish refuses a version whose (epoch, version) is not
+// greater than the current one's.
 //
 // Ownership: the engine shares the model (shared_ptr<const HealableModel>, which must be fully
 // trained before it is shared) and owns its heal threads. A HealJob's `rules` pointer and any
@@ -72,7 +73,7 @@ class ServingEngine {
   // Compiles `adapter`, then swaps it in. Refuses, and the current version keeps serving:
   //   InvalidArgument: wrong dims, non-finite or missing weights (from Compile/Verify);
   //   Corruption:      checksum mismatch (a torn or garbled version);
-  //   FailedPrecondition: adapter.version <= the current version.
+  //   FailedPrecondition: (adapter.epoch, adapter.version) <= the current version's.
   Status Publish(const AdapterVersion& adapter);
 
   // Runs Heal() on a new thread with job.base = a copy of Current()->adapter. When job.new_version

@@ -47,20 +47,11 @@ Status ControlServer::Bind() {
     // modestly over it still get a kTooLarge reply from the codec.
     const size_t cap = std::max<size_t>(options_.limits.max_message_bytes * 2, 1u << 20);
     router_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(cap));
-    if (options_.curve) {
-      if (!options_.curve_allowed_clients.empty()) {
-        auto zap = ZapAuthenticator::Start(context_, options_.curve_allowed_clients);
-        if (!zap.ok()) {
-          router_.reset();
-          return zap.status().WithContext("ControlServer: CURVE allow-list");
-        }
-        zap_ = std::move(zap.value());
-      }
-      Status curve = ApplyCurveServer(*router_, options_.curve->server);
-      if (!curve.ok()) {
-        router_.reset();
-        return curve.WithContext("ControlServer: CURVE setup");
-      }
+    Status secured = SecureServerSocket(context_, *router_, options_.curve, options_.curve_allowed_clients, &zap_,
+                                        "ControlServer");
+    if (!secured.ok()) {
+      router_.reset();
+      return secured;
     }
     router_->bind(options_.endpoint);
     bound_endpoint_ = router_->get(zmq::sockopt::last_endpoint);

@@ -203,6 +203,18 @@ Result<std::vector<std::string>> ReadAllowList(const std::string& dir_or_file) {
   return keys;
 }
 
+Status SecureServerSocket(zmq::context_t& context, zmq::socket_t& socket, const std::optional<CurveServerConfig>& curve,
+                          const std::vector<std::string>& allowed_clients, std::unique_ptr<ZapAuthenticator>* zap,
+                          const std::string& who) {
+  if (!curve) return Status::Ok();
+  if (!allowed_clients.empty()) {
+    auto started = ZapAuthenticator::Start(context, allowed_clients);
+    if (!started.ok()) return started.status().WithContext(who + ": CURVE allow-list");
+    *zap = std::move(started.value());
+  }
+  return ApplyCurveServer(socket, curve->server).WithContext(who + ": CURVE setup");
+}
+
 Status ApplyCurveServer(zmq::socket_t& socket, const CurveKeyPair& server) {
   REFLEX_RETURN_IF_ERROR(CheckZ85Key(server.public_key, "CURVE server public key"));
   REFLEX_RETURN_IF_ERROR(CheckZ85Key(server.secret_key, "CURVE server secret key"));

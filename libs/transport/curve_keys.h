@@ -21,6 +21,8 @@
 // connects, by the thread that owns the socket.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,5 +85,13 @@ struct CurveClientConfig {
   CurveKeyPair client;        // this endpoint's own keys (listed in the server's allow-list)
   std::string server_public;  // the only server this endpoint will talk to
 };
+
+// Secures a server socket before bind(): with `curve` set, makes it a CURVE server with those
+// keys and, when `allowed_clients` is not empty, starts a ZapAuthenticator on `context` that
+// admits only those client keys (stored in *zap, which must outlive the socket). Without
+// `curve` it does nothing. Errors say what failed, prefixed with `who`.
+Status SecureServerSocket(zmq::context_t& context, zmq::socket_t& socket, const std::optional<CurveServerConfig>& curve,
+                          const std::vector<std::string>& allowed_clients, std::unique_ptr<ZapAuthenticator>* zap,
+                          const std::string& who);
 
 }  // namespace reflex::transport

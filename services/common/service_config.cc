@@ -1,5 +1,6 @@
 #include "services/common/service_config.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <sstream>
 
@@ -55,15 +56,17 @@ bool FromText(const std::string& text, const ConfigValue& like, ConfigValue* out
   switch (like.index()) {
     case 0: {
       if (text.empty()) return false;
+      errno = 0;
       const long long v = std::strtoll(text.c_str(), &end, 10);
-      if (*end) return false;
+      if (*end || errno == ERANGE) return false;
       *out = static_cast<int64_t>(v);
       return true;
     }
     case 1: {
       if (text.empty()) return false;
+      errno = 0;
       const double v = std::strtod(text.c_str(), &end);
-      if (*end) return false;
+      if (*end || errno == ERANGE) return false;
       *out = v;
       return true;
     }
@@ -143,7 +146,7 @@ Result<ServiceConfig> ServiceConfig::Load(const ConfigSchema& schema, const std:
         } else {
           auto it = types[section].find(key);
           if (it == types[section].end()) {
-            return Status::InvalidArgument(Where(path, value.source()) + ": unknown key '" + key + "' in [" + section + "]");
+            return Status::InvalidArgument(Where(path, key_node.source()) + ": unknown key '" + key + "' in [" + section + "]");
           }
           if (!FromToml(value, it->second, &parsed)) {
             return Status::InvalidArgument(Where(path, value.source()) + ": " + section + "." + key + " must be " +
@@ -235,7 +238,11 @@ std::string HostOf(const std::string& address) {
 uint16_t PortOf(const std::string& address) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) return 0;
-  return static_cast<uint16_t>(std::strtoul(address.c_str() + colon + 1, nullptr, 10));
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long port = std::strtoul(address.c_str() + colon + 1, &end, 10);
+  if (end == address.c_str() + colon + 1 || *end || errno == ERANGE || port > 65535) return 0;
+  return static_cast<uint16_t>(port);
 }
 
 }  // namespace reflex::services

@@ -59,7 +59,7 @@ class ServiceConfig {
 
 // "tcp://0.0.0.0:7500" -> "0.0.0.0"; "127.0.0.1:9400" -> "127.0.0.1".
 std::string HostOf(const std::string& address);
-// "127.0.0.1:9400" -> 9400; 0 when there is none.
+// "127.0.0.1:9400" -> 9400; 0 when there is none or it is not a number in 0..65535.
 uint16_t PortOf(const std::string& address);
 
 }  // namespace reflex::services

@@ -37,6 +37,9 @@ Result<std::unique_ptr<ServiceHost>> ServiceHost::Start(std::shared_ptr<promethe
                                                         transport::ReadinessCheck ready) {
   std::unique_ptr<ServiceHost> host(new ServiceHost());
   host->registry_ = std::move(registry);
+  if (PortOf(metrics_address) == 0) {
+    return Status::InvalidArgument("metrics_address '" + metrics_address + "': expected HOST:PORT with PORT in 1..65535");
+  }
   transport::HttpProbeServerOptions mo;
   mo.address = HostOf(metrics_address);
   mo.port = PortOf(metrics_address);

@@ -4,8 +4,6 @@
 // control_endpoint, the weight bus on weights_publish/weights_snapshot, metrics and probes.
 // SIGTERM/SIGINT: stops taking commands, stops the actor (the registry is written at every
 // change, so nothing is lost), closes the bus.
-#include <cstdio>
-
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <prometheus/registry.h>
@@ -13,8 +11,10 @@
 #include "actors/coordinator.h"
 #include "actors/wire_payload.h"
 #include "services/common/json_log.h"
+#include "services/common/security_config.h"
 #include "services/common/service_cli.h"
 #include "services/common/service_host.h"
+#include "services/common/service_start.h"
 #include "transport/control_server.h"
 
 namespace {
@@ -44,7 +44,12 @@ ConfigSchema Schema() {
             {"policy", "conflict_threshold", 0.30},
             {"policy", "min_rows", int64_t{300}},
             {"policy", "window_rows", int64_t{500}},
-            {"policy", "cooldown_ms", int64_t{10000}}};
+            {"policy", "cooldown_ms", int64_t{10000}},
+            {"security", "curve", false},
+            {"security", "key_dir", std::string("keys")},
+            {"security", "key_name", std::string("coordinator")},
+            {"security", "bus_clients", std::string("keys/replicas")},
+            {"security", "operators", std::string("keys/operators")}};
   s.open_sections = {"policy"};
   return s;
 }
@@ -60,11 +65,7 @@ int main(int argc, char** argv) {
   const std::string c = "coordinator";
   const std::string id = cfg.String(c, "id");
   actors::EventLog log = services::MakeJsonLog("coordinator", id);
-  auto fail = [&](const std::string& what, int code) {
-    log("start_failed", {{"error", what}});
-    std::fprintf(stderr, "reflex-coordinator: %s\n", what.c_str());
-    return code;
-  };
+  auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "coordinator", what, code); };
 
   actors::CoordinatorOptions opt;
   opt.id = id;
@@ -73,9 +74,9 @@ int main(int argc, char** argv) {
     if (!s.ok()) return fail("[policy] " + s.message(), 2);
   }
   if (Status s = opt.policy.Validate(); !s.ok()) return fail("[policy] " + s.message(), 2);
-  auto bundle = LoadModelBundle(cfg.String(c, "model"));
+  auto bundle = services::LoadSharedBundle(cfg, c);
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
-  opt.bundle = std::make_shared<const ModelBundle>(std::move(*bundle));
+  opt.bundle = *bundle;
   opt.registry_dir = cfg.String(c, "registry_dir");
   opt.weights_publish = cfg.String(c, "weights_publish");
   opt.weights_snapshot = cfg.String(c, "weights_snapshot");
@@ -84,13 +85,29 @@ int main(int argc, char** argv) {
   opt.healer_misses = static_cast<int>(cfg.Int(c, "healer_misses"));
   opt.heal_timeout_ms = static_cast<int>(cfg.Int(c, "heal_timeout_ms"));
   opt.window_summaries = static_cast<int>(cfg.Int(c, "window_summaries"));
+  // [security]: CURVE on the weight bus and the control endpoint (security_config.h).
+  std::vector<std::string> operators;
+  if (cfg.Bool("security", "curve")) {
+    auto own = services::LoadOwnKeys(cfg, "security");
+    if (!own.ok()) return fail(own.status().message(), 2);
+    auto bus_clients = services::LoadAllowList(cfg, "security", "bus_clients");
+    if (!bus_clients.ok()) return fail(bus_clients.status().message(), 2);
+    auto ops = services::LoadAllowList(cfg, "security", "operators");
+    if (!ops.ok()) return fail(ops.status().message(), 2);
+    if (ops->empty()) return fail("[security] operators: with curve = true the control endpoint needs operator keys", 2);
+    opt.security.curve = true;
+    opt.security.own = *own;
+    opt.security.bus_clients = *bus_clients;
+    operators = *ops;
+    log("security", {{"curve", true}, {"public_key", own->public_key}, {"bus_clients", bus_clients->size()},
+                     {"operators", operators.size()}});
+  }
   auto registry = std::make_shared<prometheus::Registry>();
   opt.metrics = registry;
   opt.log = log;
 
   caf::actor_system_config system_config;
-  system_config.load<caf::io::middleman>();
-  system_config.set("logger.verbosity", caf::atom("quiet"));
+  services::ConfigureActorSystem(system_config);
   caf::actor_system system{system_config};
 
   auto coordinator = actors::SpawnCoordinator(system, opt);
@@ -106,6 +123,10 @@ int main(int argc, char** argv) {
 
   transport::ControlServerOptions control_options;
   control_options.endpoint = cfg.String(c, "control_endpoint");
+  if (opt.security.curve) {
+    control_options.curve = transport::CurveServerConfig{{opt.security.own.public_key, opt.security.own.secret_key}};
+    control_options.curve_allowed_clients = operators;  // only operators may send commands
+  }
   actors::coordinator_actor target = *coordinator;
   auto control = transport::ControlServer::Start(
       [&system, target](const wire::ControlRequest& request) {

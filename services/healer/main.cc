@@ -3,8 +3,6 @@
 // Joins the coordinator at coordinator_host:coordinator_port (again after losing it), runs heal
 // jobs on CUDA when device allows and LibTorch sees one, else CPU; metrics and probes.
 // SIGTERM/SIGINT: stops; a heal still running finishes first (seconds at most).
-#include <cstdio>
-
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <prometheus/registry.h>
@@ -13,6 +11,7 @@
 #include "services/common/json_log.h"
 #include "services/common/service_cli.h"
 #include "services/common/service_host.h"
+#include "services/common/service_start.h"
 
 namespace {
 
@@ -44,20 +43,14 @@ int main(int argc, char** argv) {
   actors::HealerOptions opt;
   opt.id = cfg.String(h, "id");
   actors::EventLog log = services::MakeJsonLog("healer", opt.id);
-  auto fail = [&](const std::string& what, int code) {
-    log("start_failed", {{"error", what}});
-    std::fprintf(stderr, "reflex-healer: %s\n", what.c_str());
-    return code;
-  };
+  auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "healer", what, code); };
   opt.device = cfg.String(h, "device");
   auto cuda = actors::ResolveHealerDevice(opt.device);
   if (!cuda.ok()) return fail(cuda.status().message(), 2);
-  auto bundle = LoadModelBundle(cfg.String(h, "model"));
+  auto bundle = services::LoadSharedBundle(cfg, h);
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
-  opt.bundle = std::make_shared<const ModelBundle>(std::move(*bundle));
-  opt.coordinator.host = cfg.String(h, "coordinator_host");
-  opt.coordinator.port = static_cast<uint16_t>(cfg.Int(h, "coordinator_port"));
-  opt.coordinator.reconnect_ms = static_cast<int>(cfg.Int(h, "reconnect_ms"));
+  opt.bundle = *bundle;
+  opt.coordinator = services::CoordinatorAddressFrom(cfg, h);
   opt.max_concurrent = static_cast<int>(cfg.Int(h, "max_concurrent"));
   opt.heartbeat_ms = static_cast<int>(cfg.Int(h, "heartbeat_ms"));
   auto registry = std::make_shared<prometheus::Registry>();
@@ -65,8 +58,7 @@ int main(int argc, char** argv) {
   opt.log = log;
 
   caf::actor_system_config system_config;
-  system_config.load<caf::io::middleman>();
-  system_config.set("logger.verbosity", caf::atom("quiet"));
+  services::ConfigureActorSystem(system_config);
   caf::actor_system system{system_config};
   auto healer = system.spawn(actors::HealerBehavior, opt);
   log("started", {{"device", *cuda ? "cuda" : "cpu"}});

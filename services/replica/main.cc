@@ -3,16 +3,17 @@
 // Serves scores on scoring_endpoint (ZeroMQ, PROTOCOL.md), applies versions from the weight
 // bus, sends drift summaries to the coordinator. /readyz is 503 until the replica holds the
 // fleet's version. SIGTERM/SIGINT: every request already accepted is answered, then it stops.
-#include <cstdio>
-
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <prometheus/registry.h>
 
 #include "actors/replica.h"
 #include "services/common/json_log.h"
+#include "services/common/security_config.h"
 #include "services/common/service_cli.h"
 #include "services/common/service_host.h"
+#include "services/common/service_start.h"
+#include "transport/curve_keys.h"
 
 namespace {
 
@@ -34,7 +35,12 @@ reflex::services::ConfigSchema Schema() {
             {r, "label_cache_rows", int64_t{100000}},
             {r, "reconnect_ms", int64_t{1000}},
             {r, "metrics_address", std::string("127.0.0.1:9500")},
-            {r, "probe_port", int64_t{9600}}};
+            {r, "probe_port", int64_t{9600}},
+            {"security", "curve", false},
+            {"security", "key_dir", std::string("keys")},
+            {"security", "key_name", std::string("replica")},
+            {"security", "coordinator_key", std::string("keys/coordinator.pub")},
+            {"security", "scoring_clients", std::string("keys/clients")}};
   return s;
 }
 
@@ -50,19 +56,13 @@ int main(int argc, char** argv) {
   actors::ReplicaOptions opt;
   opt.id = cfg.String(r, "id");
   actors::EventLog log = services::MakeJsonLog("replica", opt.id);
-  auto fail = [&](const std::string& what, int code) {
-    log("start_failed", {{"error", what}});
-    std::fprintf(stderr, "reflex-replica: %s\n", what.c_str());
-    return code;
-  };
-  auto bundle = LoadModelBundle(cfg.String(r, "model"));
+  auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "replica", what, code); };
+  auto bundle = services::LoadSharedBundle(cfg, r);
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
-  opt.bundle = std::make_shared<const ModelBundle>(std::move(*bundle));
+  opt.bundle = *bundle;
   opt.scoring_endpoint = cfg.String(r, "scoring_endpoint");
   opt.scoring_workers = static_cast<int>(cfg.Int(r, "scoring_workers"));
-  opt.coordinator.host = cfg.String(r, "coordinator_host");
-  opt.coordinator.port = static_cast<uint16_t>(cfg.Int(r, "coordinator_port"));
-  opt.coordinator.reconnect_ms = static_cast<int>(cfg.Int(r, "reconnect_ms"));
+  opt.coordinator = services::CoordinatorAddressFrom(cfg, r);
   opt.weights_publish = cfg.String(r, "weights_publish");
   opt.weights_snapshot = cfg.String(r, "weights_snapshot");
   opt.bus_heartbeat_ms = static_cast<int>(cfg.Int(r, "bus_heartbeat_ms"));
@@ -70,13 +70,26 @@ int main(int argc, char** argv) {
   opt.summary_interval_ms = static_cast<int>(cfg.Int(r, "summary_interval_ms"));
   opt.sample_rows = static_cast<int>(cfg.Int(r, "sample_rows"));
   opt.label_cache_rows = static_cast<int>(cfg.Int(r, "label_cache_rows"));
+  // [security]: CURVE on the weight bus (client of the coordinator's key) and on scoring.
+  if (cfg.Bool("security", "curve")) {
+    auto own = services::LoadOwnKeys(cfg, "security");
+    if (!own.ok()) return fail(own.status().message(), 2);
+    auto coordinator_key = transport::ReadPublicKey(cfg.String("security", "coordinator_key"));
+    if (!coordinator_key.ok()) return fail("[security] coordinator_key: " + coordinator_key.status().message(), 2);
+    auto clients = services::LoadAllowList(cfg, "security", "scoring_clients");
+    if (!clients.ok()) return fail(clients.status().message(), 2);
+    opt.security.curve = true;
+    opt.security.own = *own;
+    opt.security.coordinator_public = *coordinator_key;
+    opt.security.scoring_clients = *clients;
+    log("security", {{"curve", true}, {"public_key", own->public_key}, {"scoring_clients", clients->size()}});
+  }
   auto registry = std::make_shared<prometheus::Registry>();
   opt.metrics = registry;
   opt.log = log;
 
   caf::actor_system_config system_config;
-  system_config.load<caf::io::middleman>();
-  system_config.set("logger.verbosity", caf::atom("quiet"));
+  services::ConfigureActorSystem(system_config);
   caf::actor_system system{system_config};
 
   auto replica = actors::SpawnReplica(system, opt);

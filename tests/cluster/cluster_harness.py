@@ -6,13 +6,33 @@ never leaves a process behind. Logs go to files in the run folder; on failure, t
 """
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
 
 
+_given_ports = set()
+
+
 def free_port():
+    """A port free now on 127.0.0.1, chosen BELOW the kernel's ephemeral range (32768-60999 by
+    default): a port taken from that range could be handed out again, before the service binds
+    it, as the local port of some outgoing connection (CAF and ZeroMQ make many). Never the same
+    port twice in one test process."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        if port in _given_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

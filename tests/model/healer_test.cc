@@ -294,4 +294,31 @@ BOOST_AUTO_TEST_CASE(BadJobIsAnErrorNotACrash) {
   BOOST_TEST(static_cast<int>(outcome.status().code()) == static_cast<int>(StatusCode::kCorruption));
 }
 
+// use_cuda runs the optimisation loop on CUDA when LibTorch sees a device; without one the heal
+// falls back to the CPU and gives exactly the CPU result. Either way the candidate heals.
+BOOST_AUTO_TEST_CASE(UseCudaHealsOnTheDeviceOrFallsBackToTheSameCpuResult) {
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  Data window = Drift(MakeData(500, 6));
+  Data drifted = Drift(MakeData(1000, 5));
+  HealJob cpu_job = LabelFreeJob(window, model.initial_adapter(), 1);
+  cpu_job.policy.distill_steps = 150;
+  HealJob cuda_job = cpu_job;
+  cuda_job.use_cuda = true;
+  auto on_cpu = Heal(model, w.calibration, cpu_job);
+  auto on_cuda = Heal(model, w.calibration, cuda_job);
+  BOOST_REQUIRE_MESSAGE(on_cpu.ok(), on_cpu.status().ToString());
+  BOOST_REQUIRE_MESSAGE(on_cuda.ok(), on_cuda.status().ToString());
+  BOOST_TEST(on_cpu->report.device == "cpu");
+  BOOST_TEST(on_cuda->report.device == (CudaAvailable() ? "cuda" : "cpu"));
+  BOOST_REQUIRE(on_cpu->candidate.has_value());
+  BOOST_REQUIRE_MESSAGE(on_cuda->candidate.has_value(), on_cuda->report.reason);
+  if (!CudaAvailable()) {
+    BOOST_TEST(on_cuda->candidate->weights == on_cpu->candidate->weights);
+  } else {
+    // Different kernels round differently; the heals must agree on what they achieve.
+    BOOST_TEST(std::abs(Accuracy(model, *on_cuda->candidate, drifted) - Accuracy(model, *on_cpu->candidate, drifted)) < 0.02);
+  }
+}
+
 }  // namespace reflex

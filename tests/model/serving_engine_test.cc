@@ -389,4 +389,25 @@ BOOST_AUTO_TEST_CASE(DestroyingTheEngineWaitsForRunningHeals) {
   }
 }
 
+// A coordinator restarted under a newer epoch may number from an older version (its registry
+// lost a damaged newer one); its versions still supersede everything of the old epoch.
+BOOST_AUTO_TEST_CASE(NewerEpochSupersedesAHigherVersionNumberOfAnOlderEpoch) {
+  auto engine = NewEngine();
+  const HealableModel& model = *Trained().model;
+  AdapterVersion v4 = Variant(model.initial_adapter(), 4);
+  v4.epoch = 1;
+  v4.Seal();
+  BOOST_REQUIRE(engine->Publish(v4).ok());
+  AdapterVersion v2 = Variant(model.initial_adapter(), 2);
+  v2.epoch = 2;
+  v2.Seal();
+  BOOST_TEST(engine->Publish(v2).ok());
+  BOOST_TEST(engine->Current()->adapter.version == 2u);
+  BOOST_TEST(engine->Current()->adapter.epoch == 2u);
+  AdapterVersion stale = Variant(model.initial_adapter(), 9);
+  stale.epoch = 1;
+  stale.Seal();
+  BOOST_TEST(CodeIs(engine->Publish(stale), StatusCode::kFailedPrecondition));
+}
+
 }  // namespace reflex

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harness for the wire decoder (tools/fuzz/fuzz_wire_decode.cc) with clang++
-# -fsanitize=fuzzer,address,undefined against libs/core and libs/wire, then fuzzes it for N
-# seconds.
+# Builds a libFuzzer harness with clang++ -fsanitize=fuzzer,address,undefined against libs/core
+# and libs/wire, then fuzzes it for N seconds. Harnesses:
+#   fuzz_wire_decode  the wire decoder (tools/fuzz/fuzz_wire_decode.cc; dictionary wire.dict)
+#   fuzz_rules_parse  the rule-language parser (tools/fuzz/fuzz_rules_parse.cc)
 #
-#   tools/fuzz/build.sh [seconds=60] [out_dir=build-fuzz]
+#   tools/fuzz/build.sh [seconds=60] [out_dir=build-fuzz] [harness=fuzz_wire_decode]
 #
 # Needs clang with libFuzzer: on Debian 12 `apt-get install -y clang libclang-rt-14-dev`.
 # The corpus persists in <out_dir>/corpus (seeded with a valid encoding of every message type),
@@ -14,6 +15,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUN_SECONDS=${1:-60}
 OUT=${2:-$ROOT/build-fuzz}
+HARNESS=${3:-fuzz_wire_decode}
+case "$HARNESS" in
+  fuzz_wire_decode) SEED_ENV=WIRE_FUZZ_WRITE_SEEDS; DICT=(-dict="$ROOT/tools/fuzz/wire.dict") ;;
+  fuzz_rules_parse) SEED_ENV=RULES_FUZZ_WRITE_SEEDS; DICT=() ;;
+  *) echo "unknown harness '$HARNESS' (fuzz_wire_decode or fuzz_rules_parse)" >&2; exit 2 ;;
+esac
 CXX=${CXX:-clang++}
 FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -I"$ROOT/libs" -I"$ROOT/tests/wire")
 SANITIZERS=address,undefined
@@ -21,7 +28,9 @@ NO_RECOVER=-fno-sanitize-recover=undefined
 
 # Objects live in a folder named after the compiler and flags, so changing either rebuilds.
 OBJ="$OUT/obj-$(echo "$CXX ${FLAGS[*]} $SANITIZERS $NO_RECOVER" | md5sum | cut -c1-8)"
-mkdir -p "$OBJ" "$OUT/corpus" "$OUT/artifacts"
+CORPUS="$OUT/corpus"
+[[ "$HARNESS" == fuzz_wire_decode ]] || CORPUS="$OUT/corpus-$HARNESS"
+mkdir -p "$OBJ" "$CORPUS" "$OUT/artifacts"
 
 # Library sources get coverage instrumentation without libFuzzer's main; objects are reused
 # when the source is older than the object.
@@ -34,21 +43,20 @@ for src in "$ROOT"/libs/core/*.cc "$ROOT"/libs/wire/*.cc; do
   objects+=("$obj")
 done
 "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer,$SANITIZERS $NO_RECOVER \
-  "$ROOT/tools/fuzz/fuzz_wire_decode.cc" "${objects[@]}" -o "$OUT/fuzz_wire_decode"
+  "$ROOT/tools/fuzz/$HARNESS.cc" "${objects[@]}" -o "$OUT/$HARNESS"
 
 if [[ "$RUN_SECONDS" == 0 ]]; then
-  echo "built $OUT/fuzz_wire_decode"
+  echo "built $OUT/$HARNESS"
   exit 0
 fi
 
 # Seed the corpus with valid frames, then fuzz. -malloc_limit_mb makes any single allocation
 # over 64 MiB a failure (inputs are at most 4 KiB, so the decoder never needs one).
-if ! WIRE_FUZZ_WRITE_SEEDS="$OUT/corpus" "$OUT/fuzz_wire_decode" -runs=0 "$OUT/corpus" \
-    >"$OUT/seed.log" 2>&1; then
-  cat "$OUT/seed.log"
+if ! env "$SEED_ENV=$CORPUS" "$OUT/$HARNESS" -runs=0 "$CORPUS" >"$OUT/seed-$HARNESS.log" 2>&1; then
+  cat "$OUT/seed-$HARNESS.log"
   exit 1
 fi
-"$OUT/fuzz_wire_decode" "$OUT/corpus" \
-  -dict="$ROOT/tools/fuzz/wire.dict" \
+"$OUT/$HARNESS" "$CORPUS" \
+  "${DICT[@]}" \
   -max_total_time="$RUN_SECONDS" -max_len=4096 -malloc_limit_mb=64 -rss_limit_mb=2048 \
   -timeout=5 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/" ${FUZZ_FLAGS:-}

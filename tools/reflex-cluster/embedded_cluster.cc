@@ -193,7 +193,6 @@ Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::funct
   co.weights_publish = "inproc://reflex-weights";
   co.weights_snapshot = "inproc://reflex-weights-snapshot";
   co.zmq_context = context;
-  co.healer_heartbeat_ms = 300;
   co.policy = opt.policy;
   co.log = narrator.For("coordinator");
   auto coordinator = actors::SpawnCoordinator(system, co);
@@ -203,7 +202,6 @@ Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::funct
   ho.bundle = bundle;
   ho.coordinator.local = caf::actor_cast<caf::actor>(*coordinator);
   ho.device = "auto";
-  ho.heartbeat_ms = 300;
   ho.log = narrator.For("healer-1");
   auto healer = system.spawn(actors::HealerBehavior, ho);
 

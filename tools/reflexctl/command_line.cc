@@ -37,6 +37,13 @@ void CommandLine::Register(CLI::App& app) {
       ->check(CLI::Range(1, 3600 * 1000))
       ->capture_default_str();
   app.add_flag("--json", json_, "print the reply body as JSON, on one line");
+  app.add_option("--curve-keys", curve_keys_,
+                 std::string("folder of CURVE keys: talk to the coordinator over CURVE with the operator pair "
+                             "<DIR>/<curve-name>.{key,pub} and the server key <DIR>/coordinator.pub (env ") +
+                     kCurveKeysEnv + ")")
+      ->envname(kCurveKeysEnv);
+  app.add_option("--curve-name", curve_name_, "name of reflexctl's key pair in --curve-keys")->capture_default_str();
+  app.add_option("--server-key", server_key_, "the coordinator's public key file (default <curve-keys>/coordinator.pub)");
   // At most one command; none is reported by the caller (so an unknown word is named as such).
   app.require_subcommand(0, 1);
 
@@ -71,9 +78,22 @@ void CommandLine::Register(CLI::App& app) {
   });
 
   AddPlain(app, "unpin", "unpin", "drop the pin; automatic healing resumes");
-  AddPlain(app, "freeze", "freeze", "stop all version changes (heals, rollbacks) until unfreeze");
-  AddPlain(app, "unfreeze", "unfreeze", "undo freeze");
+  AddPlain(app, "freeze", "freeze", "stop heals (automatic and commanded) until unfreeze; rollback and pin still work");
+  AddPlain(app, "unfreeze", "unfreeze", "undo freeze: back to the mode in force before it");
   AddPlain(app, "history", "history", "every adapter version with its metrics");
+
+  CLI::App* keygen = app.add_subcommand("keygen", "write a new CURVE key pair DIR/NAME.key (secret, 0600) and DIR/NAME.pub");
+  keygen->add_option("--out", keygen_dir_, "folder for the key files (created when missing)")->required();
+  keygen->add_option("NAME", keygen_name_, "key pair name, e.g. coordinator, replica, operator, client")->required();
+  keygen->callback([this] {
+    keygen_ = true;
+    request_.command.clear();
+  });
+}
+
+std::string CommandLine::server_key() const {
+  if (!server_key_.empty() || curve_keys_.empty()) return server_key_;
+  return curve_keys_ + "/coordinator.pub";
 }
 
 }  // namespace reflex::reflexctl

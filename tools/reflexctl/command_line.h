@@ -8,6 +8,12 @@
 //   rollback [VERSION]      -> "rollback"    [] or [VERSION]
 //   pin VERSION             -> "pin"         [VERSION]
 //   unpin | freeze | unfreeze | history -> the same name, []
+//   keygen --out DIR NAME   -> no request: writes a CURVE key pair DIR/NAME.key + DIR/NAME.pub
+//
+// With --curve-keys DIR (env REFLEX_CURVE_KEYS) the request goes over CURVE: reflexctl's own pair
+// is DIR/<--curve-name, default "operator">.{key,pub} (its public key must be in the
+// coordinator's [security] operators list) and the coordinator's public key is --server-key
+// (default DIR/coordinator.pub).
 //
 // Register() adds the options and subcommands to a CLI11 app; after a successful parse,
 // request() holds the command (its request_id is left 0 for the caller to choose).
@@ -25,6 +31,7 @@ namespace reflex::reflexctl {
 constexpr const char* kDefaultEndpoint = "tcp://127.0.0.1:7401";
 constexpr const char* kEndpointEnv = "REFLEX_CONTROL";  // overrides the default endpoint
 constexpr int kDefaultTimeoutMs = 3000;
+constexpr const char* kCurveKeysEnv = "REFLEX_CURVE_KEYS";  // default of --curve-keys
 
 class CommandLine {
  public:
@@ -35,6 +42,15 @@ class CommandLine {
   int timeout_ms() const { return timeout_ms_; }
   bool json() const { return json_; }
   const wire::ControlRequest& request() const { return request_; }
+  // CURVE: empty curve_keys() means plain TCP.
+  const std::string& curve_keys() const { return curve_keys_; }
+  const std::string& curve_name() const { return curve_name_; }
+  // The coordinator's public key file: --server-key, else <curve_keys>/coordinator.pub.
+  std::string server_key() const;
+  // keygen: no request is sent.
+  bool keygen() const { return keygen_; }
+  const std::string& keygen_dir() const { return keygen_dir_; }
+  const std::string& keygen_name() const { return keygen_name_; }
 
  private:
   // Adds a subcommand `name` (to `parent`) that sends `command` with no arguments.
@@ -44,6 +60,9 @@ class CommandLine {
   std::string endpoint_ = kDefaultEndpoint;
   int timeout_ms_ = kDefaultTimeoutMs;
   bool json_ = false;
+  std::string curve_keys_, curve_name_ = "operator", server_key_;
+  bool keygen_ = false;
+  std::string keygen_dir_, keygen_name_;
   std::string policy_key_, policy_value_, version_;
   wire::ControlRequest request_;
 };

@@ -1,8 +1,11 @@
 // reflexctl: the operator's command-line client for the coordinator's control endpoint
 // (README.md in this folder). One command = one ControlRequest, one reply.
-// Exit codes: 0 success; 1 the coordinator refused; 2 usage error; 3 unreachable or timed out.
+// Exit codes: 0 success; 1 the coordinator refused (keygen: the files could not be written);
+// 2 usage error (bad keys too); 3 unreachable or timed out (with CURVE: also a key the
+// coordinator does not accept, since a refused handshake looks like silence).
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +13,7 @@
 #include "command_line.h"
 #include "reply_printer.h"
 #include "transport/control_client.h"
+#include "transport/curve_keys.h"
 
 namespace {
 
@@ -37,6 +41,34 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (command_line.keygen()) {
+    auto pair = reflex::transport::GenerateCurveKeyPair();
+    reflex::Status written = pair.ok() ? reflex::transport::WriteKeyPair(command_line.keygen_dir(),
+                                                                          command_line.keygen_name(), *pair)
+                                       : pair.status();
+    if (!written.ok()) {
+      std::cerr << "reflexctl: keygen: " << written.message() << "\n";
+      return written.code() == reflex::StatusCode::kInvalidArgument ? kExitUsage : kExitRefused;
+    }
+    const std::string base = command_line.keygen_dir() + "/" + command_line.keygen_name();
+    std::cout << "wrote " << base << ".key (secret, mode 0600) and " << base << ".pub\n"
+              << "public key: " << pair->public_key << "\n";
+    return kExitOk;
+  }
+  std::optional<reflex::transport::CurveClientConfig> curve;
+  if (!command_line.curve_keys().empty()) {
+    auto own = reflex::transport::ReadKeyPair(command_line.curve_keys(), command_line.curve_name());
+    if (!own.ok()) {
+      std::cerr << "reflexctl: --curve-keys: " << own.status().message() << "\n";
+      return kExitUsage;
+    }
+    auto server = reflex::transport::ReadPublicKey(command_line.server_key());
+    if (!server.ok()) {
+      std::cerr << "reflexctl: --server-key: " << server.status().message() << "\n";
+      return kExitUsage;
+    }
+    curve = reflex::transport::CurveClientConfig{*own, *server};
+  }
   if (command_line.request().command.empty()) {
     std::cerr << "reflexctl: a command is required (status, policy, heal, rollback, pin, unpin, freeze, "
                  "unfreeze, history)\nRun with --help for more information.\n";
@@ -45,7 +77,7 @@ int main(int argc, char** argv) {
   reflex::wire::ControlRequest request = command_line.request();
   request.request_id = RandomRequestId();
   auto reply = reflex::transport::CallControl(command_line.endpoint(), request,
-                                              std::chrono::milliseconds(command_line.timeout_ms()));
+                                              std::chrono::milliseconds(command_line.timeout_ms()), curve);
   if (!reply.ok()) {
     std::cerr << "reflexctl: " << reply.status().message() << "\n";
     return reply.status().code() == reflex::StatusCode::kInvalidArgument ? kExitUsage : kExitUnreachable;
