@@ -1,5 +1,6 @@
 #include "model/trainer.h"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -27,6 +28,9 @@ Status TrainMlp(HealableModel& model, BatchView rows, const uint8_t* labels, con
     for (const auto& p : parts.mlp_head->parameters()) params.push_back(p);
     torch::optim::Adam opt(params, torch::optim::AdamOptions(config.lr));
     const int64_t n = static_cast<int64_t>(rows.rows);
+    const int64_t steps_per_epoch = (n + config.batch_size - 1) / config.batch_size;
+    const double total_steps = static_cast<double>(steps_per_epoch) * config.epochs;
+    int64_t step = 0;
     for (int epoch = 0; epoch < config.epochs; ++epoch) {
       torch::Tensor perm = torch::randperm(n, torch::kLong);
       for (int64_t start = 0; start < n; start += config.batch_size) {
@@ -78,12 +82,20 @@ Status TrainClassifier(HealableModel& model, BatchView rows, const uint8_t* labe
     for (const auto& p : parts.mlp_head->parameters()) { p.set_requires_grad(true); params.push_back(p); }
     torch::optim::Adam opt(params, torch::optim::AdamOptions(config.lr));
     const int64_t n = static_cast<int64_t>(rows.rows);
+    const int64_t steps_per_epoch = (n + config.batch_size - 1) / config.batch_size;
+    const double total_steps = static_cast<double>(steps_per_epoch) * config.epochs;
+    int64_t step = 0;
     for (int epoch = 0; epoch < config.epochs; ++epoch) {
       torch::Tensor perm = torch::randperm(n, torch::kLong);
       double total = 0;
       int64_t batches = 0;
       for (int64_t start = 0; start < n; start += config.batch_size) {
         torch::Tensor idx = perm.slice(0, start, std::min<int64_t>(start + config.batch_size, n));
+        if (config.cosine_decay) {
+          const double lr = 0.5 * config.lr * (1.0 + std::cos(M_PI * static_cast<double>(step) / total_steps));
+          static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr);
+        }
+        ++step;
         torch::Tensor logits = parts.HeadLogits(parts.Backbone(x.index_select(0, idx)));
         torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y.index_select(0, idx));
         opt.zero_grad();

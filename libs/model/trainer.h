@@ -18,6 +18,9 @@ struct TrainConfig {
   int epochs = 30;
   int batch_size = 128;
   double lr = 0.01;   // Adam
+  // TrainClassifier only: when set, the learning rate follows a cosine from lr down to 0 over
+  // all steps of all epochs (per step); otherwise it stays at lr.
+  bool cosine_decay = false;
   uint64_t seed = 1;
 };
 
@@ -27,7 +30,8 @@ Status TrainMlp(HealableModel& model, BatchView rows, const uint8_t* labels, con
 // Multi-class training (cross-entropy) of a model made by CreateImageCnn: backbone and head
 // only; the adapter stays at its exact identity (version 0), so version 0 scores exactly like
 // the trained network. labels: rows.rows class indices in [0, num_classes). Adam with
-// config.lr (0.001 is the usual value for the CNN), config.epochs passes over the rows.
+// config.lr (0.001 is the usual value for the CNN; with config.cosine_decay it decays to 0 over
+// the run), config.epochs passes over the rows.
 // `on_epoch` (may be empty) is told each finished epoch and its mean loss.
 Status TrainClassifier(HealableModel& model, BatchView rows, const uint8_t* labels, const TrainConfig& config,
                        const std::function<void(int, double)>& on_epoch = {});

@@ -37,7 +37,7 @@ struct ImageExperimentOptions {
   double label_fraction = 0.05;  // of each batch's rows
   size_t train_limit = 0;        // first N training images (0 = all)
   size_t stream_limit = 0;       // first N stream images (0 = all)
-  int epochs = 2;                // backbone (and oracle) training passes
+  int epochs = 4;                // backbone (and oracle) training passes
   bool oracle = true;
   std::string cache_dir;         // trained networks are cached here (created when missing)
   int threads = 2;               // LibTorch intra-op threads for training (the stream runs on one)

@@ -39,11 +39,12 @@ Result<std::shared_ptr<HealableModel>> TrainedCnn(const CnnCacheSettings& opt, c
   TrainConfig config;
   config.epochs = opt.epochs;
   config.batch_size = 128;
-  config.lr = 0.001;
+  config.lr = 0.002;
+  config.cosine_decay = true;
   config.seed = seed;
   // The cache key covers the architecture, the training data and every training setting.
   const std::string arch = "cnn-c16-c32-w128-v1 " + what + " epochs=" + std::to_string(config.epochs) +
-                           " batch=128 lr=0.001 seed=" + std::to_string(seed);
+                           " batch=128 lr=0.002 cosine seed=" + std::to_string(seed);
   uint64_t key = Fnv1a64(arch.data(), arch.size());
   key = Fnv1a64(pixels.data(), pixels.size() * sizeof(float), key);
   key = Fnv1a64(data.labels.data(), data.labels.size(), key);
