@@ -27,6 +27,11 @@ Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, co
         outs.push_back(AdapterForward(v0, hidden.back()));
       }
       torch::Tensor h = torch::cat(hidden), out = torch::cat(outs);
+      if (parts.spec.image_height > 0) {
+        torch::Tensor x = BatchTensor(rows);
+        cal.row_mean = x.mean(1).mean().item<double>();
+        cal.row_sd = x.std(1, false).mean().item<double>();
+      }
       torch::Tensor pred = parts.HeadLogits(out).argmax(1);
       torch::Tensor rate = torch::bincount(pred, {}, parts.spec.num_classes).to(torch::kFloat64) / static_cast<double>(rows.rows);
       auto put = [](const torch::Tensor& t, std::vector<double>& into) {
@@ -40,6 +45,10 @@ Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, co
       put(out.var(0, false), cal.output_var);
     } catch (const std::exception& e) {
       return Status::Internal(std::string("calibration: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+    }
+    if (rules != nullptr && rules->multiclass()) {  // class rules: firing rate on clean rows
+      RuleSet::BatchStats fired = rules->EvaluateClasses(rows.data, rows.rows, nullptr);
+      for (uint64_t f : fired.fired) cal.rule_fire.push_back(static_cast<double>(f) / rows.rows);
     }
     return cal;
   }

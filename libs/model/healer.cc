@@ -114,6 +114,9 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     return Status::InvalidArgument("heal job: " + std::to_string(job.labels.size()) + " labels for " +
                                    std::to_string(job.n_rows) + " rows");
   }
+  if (job.rules != nullptr && job.rules->multiclass()) {
+    return Status::InvalidArgument("heal job: class rules ('=> class NAME') need a multi-class model; this one is binary");
+  }
   if (job.base.dims != model.adapter_dims()) return Status::InvalidArgument("heal job: base adapter dims do not match the model");
   REFLEX_RETURN_IF_ERROR(job.base.Verify().WithContext("heal job base adapter"));
 

@@ -44,6 +44,8 @@ struct HealJob {
   // Per row 0/1 (binary) or a class index (multi-class), or -1 when unknown; empty when no row
   // is labelled.
   std::vector<int8_t> labels;
+  // Binary models: positive/negative rules over `rows`. Multi-class models: class rules
+  // (RuleSet::multiclass, the model's classes) over `rows`, which the job must then carry.
   const RuleSet* rules = nullptr;
   HealPolicy policy;
   uint64_t new_version = 0;     // version number the candidate gets if accepted
@@ -85,14 +87,21 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cali
 
 // The multi-class heal (multiclass_healer.cc). No shift diagnosis: (1) when w_distill > 0, the
 // closed-form target re-standardises each backbone-output dimension from the job's moments to
-// the clean calibration moments (like BN-adapt, but at the adapter's input); the adapter is
-// initialised to represent that per-dimension affine map exactly (W1 = diag(eps/s), W2 =
-// diag((a-1) s / (scale eps)), tanh in its linear range), then (2) distill_steps Adam steps at
-// distill_lr minimise w_distill * regression to the target + w_label * cross-entropy (labelled
-// rows) + w_entropy * entropy (rows below entropy_filter nats) + w_diversity * KL(mean
-// prediction || clean class distribution) + w_moment * moments. Without w_distill, `steps` Adam
-// steps at `lr` start from the parent with the same terms plus w_proximal (a Tent-style arm sets
-// only w_entropy). (3) The gate compares predicted-class distributions instead of positive rates.
+// the clean calibration moments (like BN-adapt, but at the adapter's input); with align_inputs,
+// an image model and the job's rows, it first re-standardises each image's brightness and
+// contrast (input_alignment.h) and takes the backbone output of the aligned images. The first
+// heal starts from that per-dimension affine map of the served input embedded exactly in the
+// adapter (W1 = diag(eps/s), W2 = diag((a-1) s / (scale eps)), tanh in its linear range); later
+// heals continue from the parent at a third of the learning rate. (2) distill_steps Adam steps
+// at distill_lr minimise w_distill * regression to the target (with labels, scaled by the
+// target's accuracy on the labelled training rows squared) + w_label * cross-entropy (labelled
+// rows) + w_rule * cross-entropy toward the weak class labels of trusted class rules
+// (core/class_rule_trust.h) + w_entropy * entropy (rows below entropy_filter nats) + w_diversity *
+// KL(mean prediction || clean class distribution) + w_moment * moments + w_proximal * L2 toward
+// the start. Without w_distill, `steps` Adam steps at `lr` start from the parent with the same
+// terms (a Tent-style arm sets only w_entropy). (3) The gate compares predicted-class
+// distributions instead of positive rates, the moment distance (label-free only), the trusted
+// rules' agreement and, with labels, the held-out label loss.
 Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibration& calibration, const HealJob& job);
 
 // Whether this process's LibTorch can see a CUDA device.

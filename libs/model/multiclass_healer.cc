@@ -3,8 +3,10 @@
 #include <cmath>
 #include <random>
 
+#include "core/class_rule_trust.h"
 #include "core/validation_gate.h"
 #include "model/healer.h"
+#include "model/input_alignment.h"
 #include "model/model_parts.h"
 
 namespace reflex {
@@ -55,6 +57,22 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
   if (cal.class_rate.size() != static_cast<size_t>(k) || cal.hidden_mean.size() != width) {
     return Status::InvalidArgument("heal job: the calibration is not of this multi-class model");
   }
+  const bool have_rules = job.rules != nullptr && !job.rules->empty();
+  if (have_rules) {
+    if (job.rules->class_names().size() != static_cast<size_t>(k) || job.rules->dims() != dims) {
+      return Status::InvalidArgument("heal job: the rules are over " + std::to_string(job.rules->dims()) + " features and " +
+                                     std::to_string(job.rules->class_names().size()) + " classes, the model has " +
+                                     std::to_string(dims) + " features and " + std::to_string(k) + " classes");
+    }
+    if (job.rows.size() != n * dims) {
+      return Status::InvalidArgument("heal job: class rules need the rows' features (" + std::to_string(n * dims) +
+                                     " values), the job has " + std::to_string(job.rows.size()));
+    }
+  }
+  if (have_hidden && !job.rows.empty() && job.rows.size() != n * dims) {
+    return Status::InvalidArgument("heal job: " + std::to_string(job.rows.size()) + " feature values for " +
+                                   std::to_string(n) + " rows of " + std::to_string(dims));
+  }
   REFLEX_RETURN_IF_ERROR(job.base.Verify().WithContext("heal job base adapter"));
 
   HealOutcome outcome;
@@ -66,18 +84,16 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
   try {
     const AdapterTensors anchor = ToTensors(model.initial_adapter(), false);
     const AdapterTensors parent = ToTensors(job.base, false);
+    auto backbone = [&](const torch::Tensor& x) {
+      std::vector<torch::Tensor> chunks;
+      for (int64_t start = 0; start < x.size(0); start += 1000) chunks.push_back(parts.Backbone(x.slice(0, start, start + 1000)));
+      return torch::cat(chunks).detach();
+    };
     torch::Tensor h;
     {
       torch::NoGradGuard no_grad;
-      if (have_hidden) {
-        h = torch::from_blob(const_cast<float*>(job.hidden.data()), {static_cast<int64_t>(n), static_cast<int64_t>(width)}).clone();
-      } else {
-        std::vector<torch::Tensor> chunks;
-        for (size_t start = 0; start < n; start += 1000) {
-          chunks.push_back(parts.Backbone(BatchTensor({job.rows.data() + start * dims, std::min<size_t>(1000, n - start), dims})));
-        }
-        h = torch::cat(chunks).detach();
-      }
+      h = have_hidden ? torch::from_blob(const_cast<float*>(job.hidden.data()), {static_cast<int64_t>(n), static_cast<int64_t>(width)}).clone()
+                      : backbone(BatchTensor({job.rows.data(), n, dims}));
     }
     // Labelled rows, split into train and holdout.
     std::vector<int64_t> y(n, 0);
@@ -102,23 +118,68 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
       return (per_row * mask).sum() / mask.sum().clamp_min(1.0);
     };
 
+    // Weak class labels from the class rules the job's evidence still trusts.
+    torch::Tensor weak_labels, weak_mask;
+    bool have_weak = false;
+    if (have_rules) {
+      auto trust = TrustClassRules(*job.rules, job.rows.data(), n, job.labels.empty() ? nullptr : job.labels.data(),
+                                   cal.rule_fire, policy.rule_trust_tolerance);
+      if (!trust.ok()) return trust.status();
+      report.trusted_rules = trust->trusted_rules;
+      report.distrusted_rules = trust->distrusted_rules;
+      std::vector<int64_t> wl(n, 0);
+      std::vector<float> wm(n, 0.0f);
+      for (size_t i = 0; i < n; ++i) {
+        if (trust->labels[i] >= 0) { wl[i] = trust->labels[i]; wm[i] = 1.0f; }
+      }
+      weak_labels = torch::tensor(wl, torch::kLong);
+      weak_mask = torch::tensor(wm);
+      have_weak = trust->weak_rows > 0 && policy.w_rule > 0;
+    }
+    auto weak_loss = [&](const torch::Tensor& logits) {
+      torch::Tensor per_row = torch::nn::functional::cross_entropy(
+          logits, weak_labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+      return (per_row * weak_mask).sum() / weak_mask.sum().clamp_min(1.0);
+    };
+    auto weak_agreement = [&](const torch::Tensor& logits) {
+      torch::Tensor agree = (logits.argmax(1) == weak_labels).to(torch::kFloat32);
+      return ((agree * weak_mask).sum() / weak_mask.sum().clamp_min(1.0)).item<double>();
+    };
+
     const torch::Tensor clean_rate = DoubleTensor(cal.class_rate);
     const torch::Tensor clean_mean = DoubleTensor(cal.output_mean), clean_var = DoubleTensor(cal.output_var);
     const torch::Tensor hidden_mean = DoubleTensor(cal.hidden_mean), hidden_sd = DoubleTensor(cal.hidden_var).sqrt();
 
-    // (1) Closed-form target: per-dimension re-standardisation of the backbone output.
+    // (1) Closed-form target: per-dimension re-standardisation of the backbone output, of the
+    // input-aligned images when the policy asks for it (input_alignment.h).
     AdapterTensors init = parent;
     torch::Tensor target_out, target_logits;
     const bool align = policy.w_distill > 0;
+    double distill_weight = policy.w_distill;
     if (align) {
       torch::NoGradGuard no_grad;
-      torch::Tensor m = h.mean(0), s = h.var(0, false).sqrt().clamp_min(1e-3);
-      torch::Tensor a = (hidden_sd / s).clamp(0.05, 20.0);
-      a = torch::where(hidden_sd < 1e-6, torch::zeros_like(a), a);
-      torch::Tensor c = hidden_mean - a * m;
-      target_out = AdapterForward(anchor, a * h + c);
+      auto restandardise = [&](const torch::Tensor& x, torch::Tensor* a, torch::Tensor* c) {
+        torch::Tensor m = x.mean(0), s = x.var(0, false).sqrt().clamp_min(1e-3);
+        *a = torch::where(hidden_sd < 1e-6, torch::zeros_like(s), (hidden_sd / s).clamp(0.05, 20.0));
+        *c = hidden_mean - *a * m;
+      };
+      torch::Tensor a, c, m = h.mean(0), s = h.var(0, false).sqrt().clamp_min(1e-3);
+      restandardise(h, &a, &c);
+      torch::Tensor source = h;
+      if (policy.align_inputs && parts.spec.image_height > 0 && !job.rows.empty() && cal.row_sd > 0) {
+        torch::Tensor x = BatchTensor({job.rows.data(), n, dims});
+        const InputAlignment fit = FitInputAlignment(x, cal);
+        source = backbone(ApplyInputAlignment(x, fit));
+        report.diagnosis.explanation = "multi-class: image intensity re-standardised (scale " + std::to_string(fit.scale) +
+                                       ", offset " + std::to_string(fit.offset) + "), then the backbone output";
+      }
+      torch::Tensor ta, tc;
+      restandardise(source, &ta, &tc);
+      target_out = AdapterForward(anchor, ta * source + tc);
       target_logits = parts.HeadLogits(target_out);
-      if (IsIdentity(anchor) && anchor.w1.size(0) == static_cast<int64_t>(width)) {
+      if (!IsIdentity(parent)) {
+        init = parent;  // continue from the last accepted heal
+      } else if (IsIdentity(anchor) && anchor.w1.size(0) == static_cast<int64_t>(width)) {
         // Exact embedding of y = a*h + c in the adapter's shape (tanh in its linear range).
         const double eps = 0.1;
         const float scale = anchor.scale.item<float>();
@@ -131,6 +192,13 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
         init = anchor;
       }
       report.aligned = true;
+      // With labels the target must earn its weight: scale it by its accuracy on the labelled
+      // training rows squared (a target the labels contradict, e.g. under a translation, fades).
+      if (labelled) {
+        torch::Tensor right = (target_logits.argmax(1) == labels).to(torch::kFloat32);
+        const double accuracy = ((right * tmask).sum() / tmask.sum().clamp_min(1.0)).item<double>();
+        distill_weight *= accuracy * accuracy;
+      }
     }
     AdapterTensors adapter;
     {
@@ -139,7 +207,10 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
       for (size_t i = 0; i < from.size(); ++i) *to[i] = from[i].detach().clone().contiguous().set_requires_grad(true);
     }
     const int steps = align ? policy.distill_steps : policy.steps;
-    const double lr = align ? policy.distill_lr : policy.lr;
+    // A heal that continues from the last accepted one takes smaller steps: Adam's first steps
+    // move every weight by about the learning rate, which knocked good adapters into collapse.
+    const bool continuing = align && !IsIdentity(parent);
+    const double lr = align ? policy.distill_lr / (continuing ? 3.0 : 1.0) : policy.lr;
     std::vector<torch::Tensor> params = adapter.list();
     torch::optim::Adam opt(params, torch::optim::AdamOptions(lr));
     bool finite = true;
@@ -147,8 +218,9 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
       torch::Tensor out = AdapterForward(adapter, h);
       torch::Tensor logits = parts.HeadLogits(out);
       torch::Tensor loss = torch::zeros({});
-      if (align) loss = loss + policy.w_distill * ((out - target_out).pow(2).mean() + (logits - target_logits).pow(2).mean());
+      if (align) loss = loss + distill_weight * ((out - target_out).pow(2).mean() + (logits - target_logits).pow(2).mean());
       if (labelled && policy.w_label > 0) loss = loss + policy.w_label * label_loss(logits, tmask);
+      if (have_weak) loss = loss + policy.w_rule * weak_loss(logits);
       if (policy.w_entropy > 0 || policy.w_diversity > 0) {
         torch::Tensor logp = torch::log_softmax(logits, 1);
         torch::Tensor p = logp.exp();
@@ -167,9 +239,9 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
         loss = loss + policy.w_moment * ((out.mean(0) - clean_mean).pow(2) / v +
                                          torch::log((out.var(0, false) + 1e-6) / v).pow(2)).mean();
       }
-      if (!align && policy.w_proximal > 0) {
+      if (policy.w_proximal > 0) {  // toward the start: the closed-form map, or the parent
         torch::Tensor prox = torch::zeros({});
-        std::vector<torch::Tensor> now = adapter.list(), was = parent.list();
+        std::vector<torch::Tensor> now = adapter.list(), was = init.list();
         for (size_t i = 0; i < now.size(); ++i) prox = prox + (now[i] - was[i]).pow(2).sum();
         loss = loss + policy.w_proximal * prox;
       }
@@ -204,9 +276,13 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
       torch::Tensor logits_c = parts.HeadLogits(out_c), logits_p = parts.HeadLogits(out_p);
       report.candidate_class_tv = gate.candidate_class_tv = ClassTv(logits_c, clean_rate);
       report.current_class_tv = gate.current_class_tv = ClassTv(logits_p, clean_rate);
-      if (align) {
+      if (align && !labelled) {  // with labels, the held-out loss judges instead
         gate.candidate_moment_distance = MomentDistance(out_c, clean_mean, clean_var);
         gate.current_moment_distance = MomentDistance(out_p, clean_mean, clean_var);
+      }
+      if (have_weak) {
+        gate.candidate_rule_agreement = weak_agreement(logits_c);
+        gate.current_rule_agreement = weak_agreement(logits_p);
       }
       if (labelled) {
         gate.candidate_label_loss = label_loss(logits_c, hmask).item<double>();

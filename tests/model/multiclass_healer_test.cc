@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/adapter_version.h"
+#include "core/rules.h"
 #include "model/heal_calibration.h"
 #include "model/healable_model.h"
 #include "model/healer.h"
@@ -175,6 +176,76 @@ BOOST_AUTO_TEST_CASE(SoftmaxModelHealsWithoutTouchingBackboneOrHeadBytes) {
   BOOST_TEST(!healed->report.aligned);
   BOOST_TEST(model->FrozenFingerprint() == fingerprint);
   BOOST_TEST((FrozenBytes(*model) == bytes));
+}
+
+// Pixel px(r*8+c) lies only inside class c's square: (1,6) Top, (4,5) Middle, (7,2) Bottom. The
+// broken rule fires on the background, which brightness lifts above its threshold.
+RuleSet SquareRules() {
+  std::vector<std::string> pixels;
+  for (size_t i = 0; i < kPixels; ++i) pixels.push_back("px" + std::to_string(i));
+  auto rules = RuleSet::Parse(
+      "rule top: px14 > 0.8 => class Top\n"
+      "rule middle: px37 > 0.8 => class Middle\n"
+      "rule bottom: px58 > 0.8 => class \"Bottom row\"\n"
+      "rule broken: px0 > 0.3 => class Top\n",
+      pixels, "squares.rules", {"Top", "Middle", "Bottom row"});
+  BOOST_REQUIRE_MESSAGE(rules.ok(), rules.status().message());
+  return *rules;
+}
+
+BOOST_AUTO_TEST_CASE(ClassRulesThatStillHoldGiveWeakLabelsAndBrokenOnesAreDistrusted) {
+  auto model = Trained();
+  const RuleSet rules = SquareRules();
+  Images clean = Make(600, 3);
+  auto cal = Calibrate(*model, clean.view(), clean.labels.data(), &rules);
+  BOOST_REQUIRE(cal.ok());
+  BOOST_REQUIRE(cal->rule_fire.size() == 4u);
+  BOOST_TEST(cal->rule_fire[0] == 1.0 / 3, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(cal->rule_fire[3] == 0.0);
+  Images drifted = Make(300, 4, 0.45f);
+  HealJob job;
+  job.base = model->initial_adapter();
+  job.rows = drifted.pixels;
+  job.n_rows = drifted.n;
+  job.policy = ImagePolicy();
+  job.policy.w_rule = 1.0;
+  job.rules = &rules;
+  job.new_version = 1;
+  auto healed = Heal(*model, *cal, job);
+  BOOST_REQUIRE_MESSAGE(healed.ok(), healed.status().message());
+  BOOST_TEST_INFO(healed->report.reason);
+  BOOST_TEST(healed->report.trusted_rules == 3);
+  BOOST_TEST(healed->report.distrusted_rules == 1);
+  BOOST_REQUIRE(healed->candidate.has_value());
+  BOOST_TEST(Accuracy(*model, *healed->candidate, drifted) >= Accuracy(*model, model->initial_adapter(), drifted));
+}
+
+BOOST_AUTO_TEST_CASE(ClassRulesOfAnotherModelOrWithoutRowsAreRefused) {
+  auto model = Trained();
+  const RuleSet rules = SquareRules();
+  Images clean = Make(60, 3);
+  auto cal = Calibrate(*model, clean.view(), clean.labels.data(), &rules);
+  BOOST_REQUIRE(cal.ok());
+  std::vector<std::string> pixels;
+  for (size_t i = 0; i < kPixels; ++i) pixels.push_back("px" + std::to_string(i));
+  auto two_classes = RuleSet::Parse("rule a: px0 > 0.5 => class A", pixels, "two.rules", {"A", "B"});
+  BOOST_REQUIRE(two_classes.ok());
+  HealJob job;
+  job.base = model->initial_adapter();
+  job.rows = clean.pixels;
+  job.n_rows = clean.n;
+  job.policy = ImagePolicy();
+  job.rules = &*two_classes;
+  auto wrong = Heal(*model, *cal, job);
+  BOOST_REQUIRE(!wrong.ok());
+  BOOST_TEST(wrong.status().message().find("2 classes, the model has 64 features and 3 classes") != std::string::npos);
+  // Rules read pixels: a job that carries only backbone outputs cannot use them.
+  job.rules = &rules;
+  job.hidden.assign(clean.n * model->adapter_dims().width, 0.0f);
+  job.rows.clear();
+  auto no_rows = Heal(*model, *cal, job);
+  BOOST_REQUIRE(!no_rows.ok());
+  BOOST_TEST(no_rows.status().message().find("class rules need the rows' features") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(TrainedNetworkRoundTripsThroughItsCacheFile) {

@@ -149,6 +149,30 @@ BOOST_AUTO_TEST_CASE(FashionMnistRunWritesItsFilesWithEveryArm) {
   fs::remove_all(out);
 }
 
+BOOST_AUTO_TEST_CASE(BadClassRulesOrClassNamesExitTwoSayingWhere) {
+  const std::string data = "/usr/share/datasets/fashion-mnist/";
+  if (!fs::exists(data + "train-images-idx3-ubyte.gz")) {
+    BOOST_TEST_MESSAGE("skipped: dataset-fashion-mnist is not installed");
+    return;
+  }
+  fs::path dir = TempDir("class_rules");
+  Write(dir / "fashion.rules", "# trousers have a gap between the legs\nrule gap: px406 < 0.1 => class Trousers\n");
+  const std::string args = "--dataset fashion-mnist --corruption none --train-limit 200 --stream-limit 200 --epochs 1 "
+                           "--no-oracle --cache-dir " + (dir / "cache").string();
+  Run typo = Sim(args + " --rules " + (dir / "fashion.rules").string());
+  BOOST_TEST_INFO(typo.out);
+  BOOST_TEST(typo.code == 2);
+  BOOST_TEST(typo.out.find("fashion.rules:2:32: unknown class 'Trousers' (known: T-shirt/top, Trouser,") != std::string::npos);
+  Write(dir / "binary.rules", "rule gap: px406 < 0.1 => positive\n");
+  Run binary = Sim(args + " --rules " + (dir / "binary.rules").string());
+  BOOST_TEST(binary.code == 2);
+  BOOST_TEST(binary.out.find("binary.rules:1:26: expected 'class NAME', found 'positive'") != std::string::npos);
+  Run names = Sim(args + " --class-names a,b,c");
+  BOOST_TEST(names.code == 2);
+  BOOST_TEST(names.out.find("--class-names: 3 names for 10 classes") != std::string::npos);
+  fs::remove_all(dir);
+}
+
 BOOST_AUTO_TEST_CASE(MissingOrBadIdxFileExitsTwoNamingTheFile) {
   fs::path dir = TempDir("idx");
   Write(dir / "bad.idx", "not an idx file");

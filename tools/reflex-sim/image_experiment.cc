@@ -5,11 +5,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "core/fidi.h"
 #include "core/registry.h"
 #include "class_confusion.h"
+#include "image_classes.h"
 #include "corruptions.h"
 #include "idx_files.h"
 #include "image_models.h"
@@ -62,18 +64,33 @@ HealPolicy DefaultImagePolicy() {
   p.window_rows = 1000;
   p.min_rows = 500;
   p.cooldown_batches = 4;
-  p.distill_steps = 10;
-  p.distill_lr = 0.001;
+  // The target (image intensity re-standardised, then the backbone output re-standardised) is
+  // a nonlinear map of the adapter's input: distilling it takes about a hundred steps; later
+  // heals continue from the last accepted version.
+  p.align_inputs = 1;
+  p.distill_steps = 100;
+  p.distill_lr = 0.01;
   p.w_distill = 1.0;
   p.w_entropy = 0.1;
   p.entropy_filter = 0.4 * std::log(10.0);
   p.w_diversity = 1.0;
   p.w_label = 1.0;
-  p.w_rule = 0.0;
+  p.w_rule = 0.5;  // only with --rules
   p.w_proximal = 0.0;
   p.holdout_fraction = 0.2;
   p.max_class_tv = 0.25;
   p.max_label_loss_ratio = 1.02;
+  return p;
+}
+
+HealPolicy LabelledImagePolicy(const HealPolicy& label_free) {
+  HealPolicy p = label_free;
+  // With labels, more steps: cross-entropy over every labelled row delivered so far (up to
+  // max_labelled_rows beyond the window) moves the adapter beyond the closed-form target, which
+  // the healer weights by how well it agrees with the labels; the held-out labelled loss in the
+  // gate guards against harm.
+  p.distill_steps = std::max(p.distill_steps, 150);
+  p.distill_lr = std::max(p.distill_lr, 0.01);
   return p;
 }
 
@@ -101,6 +118,20 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
   }
   const size_t k = static_cast<size_t>(train.num_classes);
   const size_t dims = train.images.pixels_per_image();
+  auto class_names = ImageClassNames(opt.class_names, opt.dataset, k);
+  if (!class_names.ok()) return class_names.status();
+  std::optional<RuleSet> rules;
+  if (!opt.rules_path.empty()) {
+    auto loaded = LoadImageRules(opt.rules_path, dims, *class_names);
+    if (!loaded.ok()) return loaded.status();
+    rules = std::move(*loaded);
+  }
+  HealPolicy label_policy = LabelledImagePolicy(opt.policy);
+  for (const std::string& kv : opt.label_policy_overrides) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) return Status::InvalidArgument("--label-policy '" + kv + "': expected KEY=VALUE");
+    REFLEX_RETURN_IF_ERROR(label_policy.Set(kv.substr(0, eq), kv.substr(eq + 1)).WithContext("--label-policy"));
+  }
   if (stream.images.count < opt.batch_size) {
     return Status::InvalidArgument(opt.stream_images + ": " + std::to_string(stream.images.count) +
                                    " images is less than one batch of " + std::to_string(opt.batch_size));
@@ -136,7 +167,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     cal_pixels.insert(cal_pixels.end(), train.images.pixels.begin() + r * dims, train.images.pixels.begin() + (r + 1) * dims);
     cal_labels.push_back(train.labels[r]);
   }
-  auto cal_or = Calibrate(*model, {cal_pixels.data(), cal_rows, dims}, cal_labels.data(), nullptr);
+  auto cal_or = Calibrate(*model, {cal_pixels.data(), cal_rows, dims}, cal_labels.data(), rules ? &*rules : nullptr);
   if (!cal_or.ok()) return cal_or.status();
   const HealCalibration cal = std::move(*cal_or);
   const size_t width = model->adapter_dims().width;
@@ -160,11 +191,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
   std::vector<Arm> arms(3);
   arms[0].name = "healed_labels";
   arms[0].uses_labels = true;
-  arms[0].policy = opt.policy;
-  // With labels, more and larger steps: the cross-entropy term needs them to move the adapter
-  // beyond the closed-form start; the held-out labelled loss in the gate guards against harm.
-  arms[0].policy.distill_steps = std::max(arms[0].policy.distill_steps, 30);
-  arms[0].policy.distill_lr = std::max(arms[0].policy.distill_lr, 0.002);
+  arms[0].policy = label_policy;
   arms[0].summary.labels_used = Fixed(opt.label_fraction * 100, 0) + "% of rows, " + std::to_string(opt.label_delay) + " batch(es) late";
   arms[1].name = "healed_label_free";
   arms[1].policy = opt.policy;
@@ -177,6 +204,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     tent.w_distill = 0;
     tent.w_label = 0;
     tent.w_diversity = 0;
+    tent.w_rule = 0;
     tent.w_moment = 0;
     tent.w_proximal = 0;
     tent.w_entropy = 1.0;
@@ -249,6 +277,9 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     // 1. Prequential scoring with the versions held before this batch.
     REFLEX_RETURN_IF_ERROR(model->ScoreEmbedded(**frozen_compiled, {h, bs, width}, probs.data()));
     for (size_t i = 0; i < bs; ++i) frozen_pred[b * bs + i] = static_cast<uint8_t>(Argmax(probs.data() + i * k, k));
+    if (rules) {  // class rules that fire on a row the deployed model puts in another class
+      for (uint64_t c : rules->EvaluateClasses(rows, bs, probs.data()).conflicts) record.conflicts += c;
+    }
     tally(frozen_confusion, frozen_summary, 0);
     for (Arm& arm : arms) {
       REFLEX_RETURN_IF_ERROR(model->ScoreEmbedded(*arm.compiled, {h, bs, width}, probs.data()));
@@ -289,7 +320,9 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     }
     for (Arm& arm : arms) {
       ArmBatch& shown = record.arms[arm.name];
-      const bool drift_on = reading.drift || (arm.uses_labels && labels_show_drift);
+      const bool rules_show_drift = arm.policy.w_rule > 0 && rules &&
+                                    static_cast<double>(record.conflicts) / bs > arm.policy.conflict_threshold;
+      const bool drift_on = reading.drift || rules_show_drift || (arm.uses_labels && labels_show_drift);
       arm.quiet_batches = drift_on ? 0 : arm.quiet_batches + 1;
       if (arm.current.version != 0 && arm.quiet_batches >= arm.policy.drift_gone_batches) {
         const uint64_t from = arm.current.version;
@@ -311,6 +344,10 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
       job.seed = opt.seed * 1000003 + b;
       job.hidden.assign(hidden.begin() + first * width, hidden.begin() + seen * width);
       job.n_rows = seen - first;
+      const bool with_rules = rules && arm.policy.w_rule > 0;
+      const bool with_rows = with_rules || (arm.policy.align_inputs && arm.policy.w_distill > 0);
+      if (with_rules) job.rules = &*rules;
+      if (with_rows) job.rows.assign(stream.images.pixels.begin() + first * dims, stream.images.pixels.begin() + seen * dims);
       if (arm.uses_labels) {
         job.labels.assign(delivered.begin() + first, delivered.begin() + seen);
         // Older labelled rows that have left the window, most recent first.
@@ -318,6 +355,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
         for (size_t i = first; i-- > 0 && extra < opt.max_labelled_rows;) {
           if (delivered[i] < 0) continue;
           job.hidden.insert(job.hidden.end(), hidden.begin() + i * width, hidden.begin() + (i + 1) * width);
+          if (with_rows) job.rows.insert(job.rows.end(), stream.images.pixels.begin() + i * dims, stream.images.pixels.begin() + (i + 1) * dims);
           job.labels.push_back(delivered[i]);
           ++job.n_rows;
           ++extra;

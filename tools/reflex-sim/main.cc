@@ -6,6 +6,7 @@
 //              [--seed N] [--out DIR]
 //   reflex-sim --dataset fashion-mnist --corruption NAME --severity 1..5 [--label-delay 5]
 //              [--label-fraction 0.05] [--train-limit N] [--stream-limit N] [--epochs E] [--cache-dir DIR]
+//              [--rules FILE] [--class-names A,B,...] [--label-policy KEY=VALUE]...
 //   reflex-sim --train-images F --train-labels F --stream-images F --stream-labels F [same options]
 // Exit codes: 0 done, 1 internal failure, 2 bad input (message names file, line, column).
 #include <CLI/CLI.hpp>
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
   auto* train_opt = app.add_option("--train", train, "clean labelled CSV with a header row");
   app.add_option("--stream", stream, "stream CSV (same columns, rows in time order)");
   app.add_option("--label", label, "label column (0/1)");
-  app.add_option("--rules", rules, "rules file");
+  app.add_option("--rules", rules, "rules file (images: class rules over px0.., '=> class NAME')");
   app.add_option("--monitor", monitor, "comma-separated features for FIDI (default: all)");
   app.add_option("--batch-size", batch_size, "rows per batch")->check(CLI::Range(1, 1000000));
   app.add_option("--label-delay", opt.label_delay, "batches until a batch's labels arrive (healed_labels)")->check(CLI::Range(0, 1000000));
@@ -113,6 +114,9 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", image.epochs, "training epochs of the backbone and the oracle")->check(CLI::Range(1, 100));
   app.add_option("--cache-dir", image.cache_dir, "where trained networks are cached (default: BUILD/cache)");
   app.add_option("--threads", image.threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  std::string class_names;
+  app.add_option("--class-names", class_names, "images: comma-separated class names, in label order (default: the data set's)");
+  app.add_option("--label-policy", image.label_policy_overrides, "images: policy override KEY=VALUE for the labelled arm only (repeatable)");
   bool no_oracle = false;
   app.add_flag("--no-oracle", no_oracle, "skip the oracle arm (no corrupted training)");
   scen->excludes(train_opt);
@@ -161,6 +165,8 @@ int main(int argc, char** argv) {
     if (app.count("--label-delay")) image.label_delay = opt.label_delay;
     if (app.count("--label-fraction")) image.label_fraction = opt.label_fraction;
     image.oracle = !no_oracle;
+    if (!class_names.empty()) image.class_names = SplitCommas(class_names);
+    image.rules_path = rules;
     image.policy = opt.policy;
     image.log = &std::cerr;
     auto result = reflex::sim::RunImageExperiment(image);
