@@ -50,7 +50,7 @@ struct HealJob {
   HealPolicy policy;
   uint64_t new_version = 0;     // version number the candidate gets if accepted
   uint64_t epoch = 0;           // coordinator epoch stamped on the candidate
-  uint64_t seed = 0;            // holdout split
+  uint64_t seed = 0;            // holdout split (multi-class: mixed into a hash of each row, keep it fixed per stream)
   bool use_cuda = false;
   // Test hook: called after every optimiser step with the step index (e.g. to hold a heal).
   std::function<void(int)> on_step;

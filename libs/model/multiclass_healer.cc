@@ -1,8 +1,8 @@
 // The multi-class heal: see HealMulticlass in healer.h.
 #include <chrono>
 #include <cmath>
-#include <random>
 
+#include "core/checksum.h"
 #include "core/class_rule_trust.h"
 #include "core/validation_gate.h"
 #include "model/healer.h"
@@ -99,13 +99,18 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
     std::vector<int64_t> y(n, 0);
     std::vector<float> train_mask(n, 0.0f), hold_mask(n, 0.0f);
     if (!job.labels.empty()) {
-      std::mt19937_64 rng(job.seed);
-      std::uniform_real_distribution<double> u(0.0, 1.0);
+      // A row's side follows a hash of its values (and the job's seed), so it stays on the same
+      // side in every heal of a stream: the gate never judges the current version on rows it
+      // was trained on, which would favour it over every candidate.
+      const float* values = have_hidden ? job.hidden.data() : job.rows.data();
+      const size_t per_row = have_hidden ? width : dims;
       for (size_t i = 0; i < n; ++i) {
         if (job.labels[i] < 0 || job.labels[i] >= k) continue;
         ++report.labelled_rows;
         y[i] = job.labels[i];
-        (u(rng) < policy.holdout_fraction ? hold_mask : train_mask)[i] = 1.0f;
+        const uint64_t hash = Fnv1a64(values + i * per_row, per_row * sizeof(float), job.seed ^ 0x9E3779B97F4A7C15ull);
+        const double u = static_cast<double>(hash % 1000000) / 1000000.0;
+        (u < policy.holdout_fraction ? hold_mask : train_mask)[i] = 1.0f;
       }
     }
     const bool labelled = report.labelled_rows >= 10;

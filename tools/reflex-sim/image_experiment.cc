@@ -341,7 +341,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
       job.base = arm.current;
       job.policy = arm.policy;
       job.new_version = arm.registry->LatestVersion() + 1;
-      job.seed = opt.seed * 1000003 + b;
+      job.seed = opt.seed;  // the same for every heal: a labelled row keeps its train/holdout side
       job.hidden.assign(hidden.begin() + first * width, hidden.begin() + seen * width);
       job.n_rows = seen - first;
       const bool with_rules = rules && arm.policy.w_rule > 0;
