@@ -12,7 +12,8 @@ PACKAGES=(
   libmsgpack-cxx-dev
   libboost-test-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libtomlplusplus-dev
-  prometheus-cpp-dev libxxhash-dev
+  prometheus-cpp-dev libxxhash-dev zlib1g-dev
+  dataset-fashion-mnist
   python3 python3-torch python3-numpy python3-zmq python3-msgpack python3-yaml
   iproute2 nftables
 )

@@ -104,7 +104,9 @@ const std::map<std::string, Field>& Fields() {
     add("w_distill", &HealPolicy::w_distill, 0.0, 1e3);
     add("w_synthetic", &HealPolicy::w_synthetic, 0.0, 1e3);
     add("w_proximal", &HealPolicy::w_proximal, 0.0, 1e3);
+    add("w_diversity", &HealPolicy::w_diversity, 0.0, 1e3);
     add("align_min_shift", &HealPolicy::align_min_shift, 0.0, 100.0);
+    add("align_inputs", &HealPolicy::align_inputs, 0, 1);
     add("mixture_tolerance_z", &HealPolicy::mixture_tolerance_z, 0.0, 1e3);
     add("max_prior", &HealPolicy::max_prior, 0.0, 1.0);
     add("em_agreement", &HealPolicy::em_agreement, 0.0, 1.0);
@@ -116,6 +118,7 @@ const std::map<std::string, Field>& Fields() {
     add("max_rule_agreement_drop", &HealPolicy::max_rule_agreement_drop, 0.0, 1.0);
     add("max_label_loss_ratio", &HealPolicy::max_label_loss_ratio, 0.0, 100.0);
     add("holdout_fraction", &HealPolicy::holdout_fraction, 0.0, 0.9);
+    add("max_class_tv", &HealPolicy::max_class_tv, 0.0, 1.0);
     add("rollback_f1_drop", &HealPolicy::rollback_f1_drop, 0.0, 1.0);
     add("rollback_accuracy_drop", &HealPolicy::rollback_accuracy_drop, 0.0, 1.0);
     add("rollback_window", &HealPolicy::rollback_window, 1, 1e6);

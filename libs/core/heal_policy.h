@@ -48,6 +48,7 @@ struct HealPolicy {
   double w_distill = 1.0;        // regression toward the closed-form target (with labels: only when they confirm it)
   double w_synthetic = 1.0;      // distillation on inverse-aligned clean sample rows (covariate heals)
   double w_proximal = 0.01;      // L2 toward the parent adapter
+  double w_diversity = 0.0;      // multi-class: KL(mean prediction || clean predicted class distribution)
 
   // --- Operating point (labelled heals; core/operating_point.h) ---
   // After the gradient steps, move every logit by one offset chosen on the labelled training
@@ -57,6 +58,8 @@ struct HealPolicy {
 
   // --- Shift diagnosis ---
   double align_min_shift = 0.25;     // realign a feature when |mean shift| / sigma or |log std ratio| exceeds this
+  int align_inputs = 0;              // multi-class image models, 1: re-standardise each image's brightness and
+                                     // contrast to the clean average before the backbone (the heal's target)
   double mixture_tolerance_z = 4.0;  // label shift only if the class-mixture fit's worst residual z is below this
   double max_prior = 0.5;            // a prior estimate above this is implausible: not label shift
   double em_agreement = 0.15;        // EM prior and mixture weight must agree within this
@@ -70,6 +73,8 @@ struct HealPolicy {
   double max_rule_agreement_drop = 0.10; // trusted-rule agreement may drop at most this much
   double max_label_loss_ratio = 1.02;    // labelled: held-out loss <= current's * this
   double holdout_fraction = 0.2;         // labelled rows kept out of training to validate on
+  double max_class_tv = 0.25;            // multi-class: predicted-class distribution may be at most this total
+                                         // variation from the clean one (or no worse than the current version's)
 
   // --- Health and rollback ---
   double rollback_f1_drop = 0.08;

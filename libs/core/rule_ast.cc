@@ -75,7 +75,12 @@ const char* CompareOpText(CompareOp op) {
 }
 
 const char* RuleOutcomeText(RuleOutcome outcome) {
-  return outcome == RuleOutcome::kPositive ? "positive" : "negative";
+  switch (outcome) {
+    case RuleOutcome::kPositive: return "positive";
+    case RuleOutcome::kNegative: return "negative";
+    case RuleOutcome::kClass: return "class";
+  }
+  return "?";
 }
 
 std::string FormatRuleNumber(double number) {

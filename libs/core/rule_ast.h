@@ -14,14 +14,15 @@
 
 namespace reflex {
 
-// What a rule asserts about a row it fires on.
-enum class RuleOutcome { kPositive, kNegative };
+// What a rule asserts about a row it fires on: the positive or negative class of a binary
+// model, or (multi-class models) one named class, Rule::class_index.
+enum class RuleOutcome { kPositive, kNegative, kClass };
 
 enum class CompareOp : uint8_t { kLess, kLessEqual, kGreater, kGreaterEqual, kEqual, kNotEqual };
 
 // "<", "<=", ">", ">=", "==", "!=".
 const char* CompareOpText(CompareOp op);
-// "positive" or "negative".
+// "positive", "negative" or "class".
 const char* RuleOutcomeText(RuleOutcome outcome);
 
 struct RuleNode {
@@ -38,6 +39,7 @@ struct RuleNode {
 struct Rule {
   std::string name;
   RuleOutcome outcome = RuleOutcome::kPositive;
+  uint32_t class_index = 0;  // kClass only: index into the class names given to the parser
   int32_t root = -1;  // index into RuleProgram::nodes
   size_t line = 0;    // 1-based line of the source it came from
 };

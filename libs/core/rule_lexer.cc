@@ -92,6 +92,18 @@ std::vector<RuleToken> LexRuleLine(const std::string& line) {
       token.kind = RuleToken::Kind::kCompare;
       token.op = CompareOp::kNotEqual;
       length = 2;
+    } else if (c == '"') {
+      const size_t close = line.find('"', i + 1);
+      if (close == std::string::npos) {
+        token.kind = RuleToken::Kind::kInvalid;  // unterminated: the rest of the line
+        length = line.size() - i;
+      } else {
+        token.kind = RuleToken::Kind::kString;
+        token.text = line.substr(i + 1, close - i - 1);
+        i = close + 1;
+        tokens.push_back(token);
+        continue;
+      }
     } else if (c == ':') {
       token.kind = RuleToken::Kind::kColon;
     } else if (c == '(') {

@@ -2,7 +2,8 @@
 //
 // The lexer never fails: text it cannot read becomes a kInvalid token (or kBadNumber for
 // something that starts like a number but is not one), and the parser reports it in context
-// ("expected number, found '1.2.3'"). A '#' starts a comment that runs to the end of the line.
+// ("expected number, found '1.2.3'"). A '#' starts a comment that runs to the end of the line
+// (not inside a quoted string; an unterminated string is kInvalid).
 // The last token of every line is kEnd.
 //
 // Ownership: returns tokens by value; they copy their text. Thread-safety: a pure function.
@@ -23,6 +24,7 @@ struct RuleToken {
     kNumber,      // finite decimal number, value in `number`
     kBadNumber,   // starts like a number but does not parse, or is out of range
     kCompare,     // < <= > >= == !=, operator in `op`
+    kString,      // "..." on one line, no escapes; the text between the quotes in `text`
     kArrow,       // =>
     kColon,       // :
     kLeftParen,   // (
@@ -31,7 +33,7 @@ struct RuleToken {
     kEnd,         // end of line (or start of a comment)
   };
   Kind kind = Kind::kEnd;
-  std::string text;       // the token as written ("" for kEnd)
+  std::string text;       // the token as written ("" for kEnd; kString: without the quotes)
   size_t column = 0;      // 1-based
   double number = 0;      // kNumber only
   CompareOp op = CompareOp::kLess;  // kCompare only

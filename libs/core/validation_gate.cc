@@ -20,15 +20,22 @@ GateVerdict ValidateCandidate(const GateInputs& in, const HealPolicy& policy) {
     v.reason = "rejected: non-finite loss or weight";
     return v;
   }
+  if (in.multiclass) {
+    if (in.candidate_class_tv > policy.max_class_tv && in.candidate_class_tv > in.current_class_tv + 1e-9) {
+      v.reason = Fmt("rejected: predicted-class distribution is %.3f (total variation) from the clean one, limit %.3f, "
+                     "current version %.3f", in.candidate_class_tv, policy.max_class_tv, in.current_class_tv);
+      return v;
+    }
+  }
   const double rate = in.candidate_positive_rate;
   // Labels show the real prior: a labelled heal may flag up to 1.5x of it even above the cap.
   const double max_rate = in.labelled ? std::max(policy.max_positive_rate, 1.5 * in.labelled_prior)
                                       : policy.max_positive_rate;
-  if (rate < policy.min_positive_rate || rate > max_rate) {
+  if (!in.multiclass && (rate < policy.min_positive_rate || rate > max_rate)) {
     v.reason = Fmt("rejected: positive rate %.3f outside [%.3f, %.3f]", rate, policy.min_positive_rate, max_rate);
     return v;
   }
-  if (!in.labelled) {
+  if (!in.labelled && !in.multiclass) {
     double allowed = std::max(0.05, policy.positive_rate_tolerance * in.expected_positive_rate);
     if (std::fabs(rate - in.expected_positive_rate) > allowed) {
       v.reason = Fmt("rejected: positive rate %.3f is more than %.3f from the expected %.3f", rate, allowed,
@@ -55,7 +62,9 @@ GateVerdict ValidateCandidate(const GateInputs& in, const HealPolicy& policy) {
     return v;
   }
   v.accept = true;
-  v.reason = Fmt("accepted: positive rate %.3f (expected %.3f)", rate, in.expected_positive_rate);
+  v.reason = in.multiclass ? Fmt("accepted: predicted-class distribution %.3f from the clean one (current %.3f)",
+                                 in.candidate_class_tv, in.current_class_tv)
+                           : Fmt("accepted: positive rate %.3f (expected %.3f)", rate, in.expected_positive_rate);
   if (in.candidate_label_loss && in.current_label_loss) {
     v.reason += Fmt(", held-out loss %.4f vs %.4f", *in.candidate_label_loss, *in.current_label_loss);
   }

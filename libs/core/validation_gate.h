@@ -6,7 +6,9 @@
 // finite weights and loss; positive rate within absolute bounds, and (label-free) near the rate
 // the diagnosis expects, which blocks collapse to one class and rules invalidated by drift;
 // moment distance not worse (covariate heals); trusted-rule agreement not much worse; and when
-// labels exist, the held-out labelled loss not worse.
+// labels exist, the held-out labelled loss not worse. Multi-class: instead of the positive rate,
+// the predicted-class distribution must stay within max_class_tv of the clean one, or at least
+// not move further from it than the current version's.
 // Thread-compatible plain functions. Rates are fractions in [0, 1].
 #pragma once
 
@@ -26,6 +28,10 @@ struct GateInputs {
   std::optional<double> candidate_moment_distance, current_moment_distance;
   std::optional<double> candidate_rule_agreement, current_rule_agreement;  // trusted rules only
   std::optional<double> candidate_label_loss, current_label_loss;          // held-out labelled rows
+  // Multi-class models: the positive-rate checks are replaced by the total variation distance of
+  // the predicted-class distribution from the clean one (0 = same, 1 = disjoint).
+  bool multiclass = false;
+  double candidate_class_tv = 0, current_class_tv = 0;
 };
 
 struct GateVerdict {

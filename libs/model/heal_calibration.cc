@@ -15,6 +15,43 @@ Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, co
   }
   HealCalibration cal;
   const size_t dims = rows.cols;
+  if (model.parts().multiclass()) {
+    try {
+      torch::InferenceMode guard;
+      const HealableModel::Parts& parts = model.parts();
+      AdapterTensors v0 = ToTensors(model.initial_adapter(), false);
+      std::vector<torch::Tensor> hidden, outs;
+      for (size_t start = 0; start < rows.rows; start += 1000) {
+        BatchView chunk{rows.data + start * dims, std::min<size_t>(1000, rows.rows - start), dims};
+        hidden.push_back(parts.Backbone(BatchTensor(chunk)));
+        outs.push_back(AdapterForward(v0, hidden.back()));
+      }
+      torch::Tensor h = torch::cat(hidden), out = torch::cat(outs);
+      if (parts.spec.image_height > 0) {
+        torch::Tensor x = BatchTensor(rows);
+        cal.row_mean = x.mean(1).mean().item<double>();
+        cal.row_sd = x.std(1, false).mean().item<double>();
+      }
+      torch::Tensor pred = parts.HeadLogits(out).argmax(1);
+      torch::Tensor rate = torch::bincount(pred, {}, parts.spec.num_classes).to(torch::kFloat64) / static_cast<double>(rows.rows);
+      auto put = [](const torch::Tensor& t, std::vector<double>& into) {
+        torch::Tensor c = t.to(torch::kFloat64).contiguous();
+        into.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+      };
+      put(rate, cal.class_rate);
+      put(h.mean(0), cal.hidden_mean);
+      put(h.var(0, false), cal.hidden_var);
+      put(out.mean(0), cal.output_mean);
+      put(out.var(0, false), cal.output_var);
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("calibration: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+    }
+    if (rules != nullptr && rules->multiclass()) {  // class rules: firing rate on clean rows
+      RuleSet::BatchStats fired = rules->EvaluateClasses(rows.data, rows.rows, nullptr);
+      for (uint64_t f : fired.fired) cal.rule_fire.push_back(static_cast<double>(f) / rows.rows);
+    }
+    return cal;
+  }
   cal.clean.all = FeatureStats(dims);
   cal.clean.class0 = FeatureStats(dims);
   cal.clean.class1 = FeatureStats(dims);

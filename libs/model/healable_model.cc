@@ -68,6 +68,16 @@ torch::Tensor HealableModel::Parts::HeadLogit(const torch::Tensor& h) const {
   return out;
 }
 
+torch::Tensor HealableModel::Parts::HeadLogits(const torch::Tensor& h) const {
+  torch::Tensor out = torchscript ? ts_head->forward({h}).toTensor() : mlp_head.ptr()->forward(h);
+  return out.reshape({h.size(0), -1});
+}
+
+torch::Tensor HealableModel::Parts::Probabilities(const torch::Tensor& adapter_out) const {
+  if (multiclass()) return torch::softmax(HeadLogits(adapter_out), 1);
+  return torch::sigmoid(HeadLogit(adapter_out));
+}
+
 std::vector<torch::Tensor> HealableModel::Parts::FrozenParameters() const {
   std::vector<torch::Tensor> out;
   if (torchscript) {
@@ -121,6 +131,40 @@ Result<std::shared_ptr<HealableModel>> HealableModel::CreateMlp(std::vector<std:
     return std::shared_ptr<HealableModel>(new HealableModel(std::move(parts)));
   } catch (const std::exception& e) {
     return Status::Internal(std::string("CreateMlp: LibTorch failed: ") + e.what());
+  }
+}
+
+Result<std::shared_ptr<HealableModel>> HealableModel::CreateImageCnn(uint32_t height, uint32_t width_px,
+                                                                     uint32_t num_classes, uint64_t seed,
+                                                                     uint32_t width) {
+  if (height == 0 || width_px == 0 || height % 4 != 0 || width_px % 4 != 0) {
+    return Status::InvalidArgument("CreateImageCnn: image size " + std::to_string(height) + "x" +
+                                   std::to_string(width_px) + " must be positive multiples of 4");
+  }
+  if (num_classes < 2) return Status::InvalidArgument("CreateImageCnn: needs at least 2 classes, got " + std::to_string(num_classes));
+  if (width == 0) return Status::InvalidArgument("CreateImageCnn: width must be positive");
+  try {
+    auto parts = std::make_unique<Parts>();
+    for (uint32_t i = 0; i < height * width_px; ++i) parts->spec.feature_names.push_back("px" + std::to_string(i));
+    parts->spec.width = width;
+    parts->spec.adapter_hidden = width;
+    parts->spec.source = "builtin-cnn";
+    parts->spec.num_classes = num_classes;
+    parts->spec.image_height = height;
+    parts->spec.image_width = width_px;
+    torch::manual_seed(seed);
+    namespace nn = torch::nn;
+    const int64_t h = height, w = width_px;
+    parts->mlp_backbone = nn::Sequential(
+        nn::Unflatten(nn::UnflattenOptions(1, {1, h, w})),
+        nn::Conv2d(nn::Conv2dOptions(1, 16, 3).padding(1)), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
+        nn::Conv2d(nn::Conv2dOptions(16, 32, 3).padding(1)), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
+        nn::Flatten(), nn::Linear(32 * (h / 4) * (w / 4), width), nn::ReLU());
+    parts->mlp_head = nn::Linear(width, num_classes);
+    parts->initial = IdentityAdapter(width, width, seed + 1);
+    return std::shared_ptr<HealableModel>(new HealableModel(std::move(parts)));
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("CreateImageCnn: LibTorch failed: ") + e.what());
   }
 }
 
@@ -223,12 +267,44 @@ Status HealableModel::Score(const CompiledAdapter& adapter, BatchView rows, floa
     // layer) stay in the core's L2 cache. One 4096-row pass spilled them and ran at a third of
     // the rate of 256-row blocks (reflex-bench --suite forward).
     constexpr size_t kBlockRows = 256;
+    const size_t per_row = outputs_per_row();
     for (size_t first = 0; first < rows.rows; first += kBlockRows) {
       const BatchView block{rows.data + first * rows.cols, std::min(kBlockRows, rows.rows - first), rows.cols};
-      torch::Tensor p = torch::sigmoid(parts_->HeadLogit(AdapterForward(adapter.tensors(), parts_->Backbone(BatchTensor(block)))));
-      p = p.contiguous();
-      std::memcpy(probs + first, p.data_ptr<float>(), sizeof(float) * block.rows);
+      torch::Tensor p = parts_->Probabilities(AdapterForward(adapter.tensors(), parts_->Backbone(BatchTensor(block)))).contiguous();
+      std::memcpy(probs + first * per_row, p.data_ptr<float>(), sizeof(float) * block.rows * per_row);
     }
+    return Status();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("score: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+}
+
+Status HealableModel::Embed(BatchView rows, float* hidden) const {
+  if (rows.cols != input_dims()) {
+    return Status::InvalidArgument("embed: rows have " + std::to_string(rows.cols) + " features, the model takes " +
+                                   std::to_string(input_dims()));
+  }
+  if (rows.rows == 0) return Status();
+  try {
+    torch::InferenceMode guard;
+    torch::Tensor h = parts_->Backbone(BatchTensor(rows)).contiguous();
+    std::memcpy(hidden, h.data_ptr<float>(), sizeof(float) * h.numel());
+    return Status();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("embed: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+}
+
+Status HealableModel::ScoreEmbedded(const CompiledAdapter& adapter, BatchView hidden, float* probs) const {
+  if (hidden.cols != adapter_dims().width) {
+    return Status::InvalidArgument("score: embedded rows have " + std::to_string(hidden.cols) +
+                                   " values, the adapter takes " + std::to_string(adapter_dims().width));
+  }
+  if (hidden.rows == 0) return Status();
+  try {
+    torch::InferenceMode guard;
+    torch::Tensor p = parts_->Probabilities(AdapterForward(adapter.tensors(), BatchTensor(hidden))).contiguous();
+    std::memcpy(probs, p.data_ptr<float>(), sizeof(float) * hidden.rows * outputs_per_row());
     return Status();
   } catch (const std::exception& e) {
     return Status::Internal(std::string("score: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
@@ -238,7 +314,7 @@ Status HealableModel::Score(const CompiledAdapter& adapter, BatchView rows, floa
 Result<std::vector<float>> HealableModel::Score(const AdapterVersion& adapter, BatchView rows) const {
   Result<std::shared_ptr<const CompiledAdapter>> compiled = Compile(adapter);
   if (!compiled.ok()) return compiled.status();
-  std::vector<float> probs(rows.rows);
+  std::vector<float> probs(rows.rows * outputs_per_row());
   REFLEX_RETURN_IF_ERROR(Score(**compiled, rows, probs.data()));
   return probs;
 }

@@ -1,4 +1,5 @@
-// HealableModel: frozen backbone -> ReflexiveLayer (the adapter) -> frozen head -> p(positive).
+// HealableModel: frozen backbone -> ReflexiveLayer (the adapter) -> frozen head -> p(positive),
+// or, for a K-class model (ModelSpec::num_classes >= 2), -> softmax over K classes.
 //
 //   y = x + scale * W2 * tanh(W1 * x + b1) + b2        (the adapter; scale initialised to 0.1)
 //
@@ -13,7 +14,7 @@
 // Thread-safety: after construction and training, all const methods are safe to call
 // concurrently. Training (trainer.h) mutates it and must finish before it is shared.
 // Units: rows are float32 feature vectors in the manifest's column order; outputs are
-// probabilities in [0, 1].
+// probabilities in [0, 1]: one per row (binary), or K per row (multi-class, row-major).
 #pragma once
 
 #include <cstdint>
@@ -37,7 +38,9 @@ struct ModelSpec {
   std::vector<std::string> feature_names;  // input columns, in order
   uint32_t width = 64;                     // backbone output = adapter width
   uint32_t adapter_hidden = 64;            // tanh units inside the adapter
-  std::string source;                      // "builtin-mlp" or the manifest path
+  std::string source;                      // "builtin-mlp", "builtin-cnn" or the manifest path
+  uint32_t num_classes = 1;                // 1: binary sigmoid head; K >= 2: softmax head over K classes
+  uint32_t image_height = 0, image_width = 0;  // built-in CNN only: rows are height x width pixels
 };
 
 // An adapter version turned into tensors once; immutable and shareable between threads.
@@ -50,6 +53,14 @@ class HealableModel {
   // The built-in MLP, randomly initialised from `seed`, adapter at identity (W2 = 0, b2 = 0).
   static Result<std::shared_ptr<HealableModel>> CreateMlp(std::vector<std::string> feature_names,
                                                           uint64_t seed, uint32_t width = 64);
+  // A small CNN for grayscale images of height x width pixels (rows of height*width floats in
+  // [0, 1]): conv3x3(16) ReLU maxpool2, conv3x3(32) ReLU maxpool2, linear -> `width` ReLU (the
+  // penultimate representation the adapter sits on), head linear width -> num_classes (>= 2),
+  // softmax. Randomly initialised from `seed`; the adapter is the exact identity (W2 = 0, b2 = 0).
+  // Train it with TrainClassifier (trainer.h). Height and width must be multiples of 4.
+  static Result<std::shared_ptr<HealableModel>> CreateImageCnn(uint32_t height, uint32_t width_px,
+                                                               uint32_t num_classes, uint64_t seed,
+                                                               uint32_t width = 128);
   // Backbone and head from TorchScript files named by a manifest written by tools/export_model.py.
   // The adapter starts at identity. Errors name the file and what is wrong (missing, shape).
   static Result<std::shared_ptr<HealableModel>> LoadTorchScript(const std::string& manifest_path);
@@ -60,14 +71,22 @@ class HealableModel {
 
   const ModelSpec& spec() const;
   size_t input_dims() const { return spec().feature_names.size(); }
+  uint32_t num_classes() const { return spec().num_classes; }
+  // Probabilities written per row by Score: 1 (binary) or K.
+  size_t outputs_per_row() const { return num_classes() >= 2 ? num_classes() : 1; }
   AdapterDims adapter_dims() const;
   // Version 0: the adapter the model was deployed with.
   const AdapterVersion& initial_adapter() const;
 
   // Fails (InvalidArgument) when dims do not match or Verify() fails.
   Result<std::shared_ptr<const CompiledAdapter>> Compile(const AdapterVersion& adapter) const;
-  // Writes rows.rows probabilities to probs. rows.cols must equal input_dims().
+  // Writes rows.rows * outputs_per_row() probabilities to probs. rows.cols must equal input_dims().
   Status Score(const CompiledAdapter& adapter, BatchView rows, float* probs) const;
+  // The frozen backbone's output (the adapter's input): rows.rows x adapter_dims().width floats.
+  // Lets a caller that scores one batch with several adapters run the backbone once.
+  Status Embed(BatchView rows, float* hidden) const;
+  // Score() from Embed()'s output: hidden.cols must equal adapter_dims().width.
+  Status ScoreEmbedded(const CompiledAdapter& adapter, BatchView hidden, float* probs) const;
   Result<std::vector<float>> Score(const AdapterVersion& adapter, BatchView rows) const;
   // A hash of every frozen (backbone and head) parameter's bytes: equal before and after heals.
   uint64_t FrozenFingerprint() const;

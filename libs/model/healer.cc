@@ -17,6 +17,16 @@ namespace reflex {
 namespace F = torch::nn::functional;
 
 std::map<std::string, double> HealReport::Metrics() const {
+  if (num_classes >= 2) {
+    return {{"steps", static_cast<double>(steps_run)},
+            {"loss_first", loss_first},
+            {"loss_last", loss_last},
+            {"class_tv", candidate_class_tv},
+            {"parent_class_tv", current_class_tv},
+            {"aligned", aligned ? 1.0 : 0.0},
+            {"labelled_rows", static_cast<double>(labelled_rows)},
+            {"duration_ms", duration_ms}};
+  }
   return {{"steps", static_cast<double>(steps_run)},
           {"loss_first", loss_first},
           {"loss_last", loss_last},
@@ -96,6 +106,7 @@ class LoopHead {
 }  // namespace
 
 Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal, const HealJob& job) {
+  if (model.parts().multiclass()) return HealMulticlass(model, cal, job);
   const auto started = std::chrono::steady_clock::now();
   const size_t dims = model.input_dims();
   if (job.n_rows < 2 || job.rows.size() != job.n_rows * dims) {
@@ -106,6 +117,9 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
   if (!job.labels.empty() && job.labels.size() != job.n_rows) {
     return Status::InvalidArgument("heal job: " + std::to_string(job.labels.size()) + " labels for " +
                                    std::to_string(job.n_rows) + " rows");
+  }
+  if (job.rules != nullptr && job.rules->multiclass()) {
+    return Status::InvalidArgument("heal job: class rules ('=> class NAME') need a multi-class model; this one is binary");
   }
   if (job.base.dims != model.adapter_dims()) return Status::InvalidArgument("heal job: base adapter dims do not match the model");
   REFLEX_RETURN_IF_ERROR(job.base.Verify().WithContext("heal job base adapter"));

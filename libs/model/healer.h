@@ -38,12 +38,19 @@ struct HealJob {
   AdapterVersion base;          // the version being healed (becomes the parent)
   std::vector<float> rows;      // recent rows, row-major, n_rows x input dims
   size_t n_rows = 0;
-  std::vector<int8_t> labels;   // per row 0/1, or -1 when unknown; empty when no row is labelled
+  // Multi-class only, optional: the rows' backbone outputs (n_rows x adapter width), when the
+  // caller already has them; then `rows` may be empty.
+  std::vector<float> hidden;
+  // Per row 0/1 (binary) or a class index (multi-class), or -1 when unknown; empty when no row
+  // is labelled.
+  std::vector<int8_t> labels;
+  // Binary models: positive/negative rules over `rows`. Multi-class models: class rules
+  // (RuleSet::multiclass, the model's classes) over `rows`, which the job must then carry.
   const RuleSet* rules = nullptr;
   HealPolicy policy;
   uint64_t new_version = 0;     // version number the candidate gets if accepted
   uint64_t epoch = 0;           // coordinator epoch stamped on the candidate
-  uint64_t seed = 0;            // holdout split
+  uint64_t seed = 0;            // holdout split (multi-class: mixed into a hash of each row, keep it fixed per stream)
   bool use_cuda = false;
   // Test hook: called after every optimiser step with the step index (e.g. to hold a heal).
   std::function<void(int)> on_step;
@@ -62,6 +69,11 @@ struct HealReport {
   double logit_offset = 0;            // δ added to every logit by the operating-point step (0: none)
   std::string operating_point_note;   // why the operating-point step was skipped, if it was
   double duration_ms = 0;
+  // Multi-class heals: classes, and the predicted-class distribution's total variation from the
+  // clean one for candidate and parent.
+  uint32_t num_classes = 1;
+  double candidate_class_tv = 0, current_class_tv = 0;
+  bool aligned = false;  // the closed-form re-standardisation of the backbone output was used
   // Numbers behind the verdict, for events and the registry ("positive_rate", "label_loss", ...).
   std::map<std::string, double> Metrics() const;
 };
@@ -72,8 +84,27 @@ struct HealOutcome {
 };
 
 // Errors (Status) are for bad jobs (wrong dims, too few rows) and library failures; a rejected
-// candidate is a normal outcome, not an error.
+// candidate is a normal outcome, not an error. Multi-class models go to HealMulticlass.
 Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& calibration, const HealJob& job);
+
+// The multi-class heal (multiclass_healer.cc). No shift diagnosis: (1) when w_distill > 0, the
+// closed-form target re-standardises each backbone-output dimension from the job's moments to
+// the clean calibration moments (like BN-adapt, but at the adapter's input); with align_inputs,
+// an image model and the job's rows, it first re-standardises each image's brightness and
+// contrast (input_alignment.h) and takes the backbone output of the aligned images. The first
+// heal starts from that per-dimension affine map of the served input embedded exactly in the
+// adapter (W1 = diag(eps/s), W2 = diag((a-1) s / (scale eps)), tanh in its linear range); later
+// heals continue from the parent at a third of the learning rate. (2) distill_steps Adam steps
+// at distill_lr minimise w_distill * regression to the target (with labels, scaled by the
+// target's accuracy on the labelled training rows squared) + w_label * cross-entropy (labelled
+// rows) + w_rule * cross-entropy toward the weak class labels of trusted class rules
+// (core/class_rule_trust.h) + w_entropy * entropy (rows below entropy_filter nats) + w_diversity *
+// KL(mean prediction || clean class distribution) + w_moment * moments + w_proximal * L2 toward
+// the start. Without w_distill, `steps` Adam steps at `lr` start from the parent with the same
+// terms (a Tent-style arm sets only w_entropy). (3) The gate compares predicted-class
+// distributions instead of positive rates, the moment distance (label-free only), the trusted
+// rules' agreement and, with labels, the held-out label loss.
+Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibration& calibration, const HealJob& job);
 
 // Whether this process's LibTorch can see a CUDA device.
 bool CudaAvailable();

@@ -33,14 +33,18 @@ struct HealableModel::Parts {
   AdapterVersion initial;  // version 0
   bool torchscript = false;
   bool head_outputs_probability = false;  // TorchScript heads may end in a sigmoid
-  // Built-in MLP.
+  // Built-in MLP (and the built-in CNN, which uses the same two slots).
   torch::nn::Sequential mlp_backbone{nullptr};
   torch::nn::Linear mlp_head{nullptr};
   // TorchScript.
   std::shared_ptr<torch::jit::Module> ts_backbone, ts_head;
 
   torch::Tensor Backbone(const torch::Tensor& x) const;  // [n, in] -> [n, width]
-  torch::Tensor HeadLogit(const torch::Tensor& h) const; // [n, width] -> [n] logits
+  torch::Tensor HeadLogit(const torch::Tensor& h) const; // [n, width] -> [n] logits (binary)
+  torch::Tensor HeadLogits(const torch::Tensor& h) const; // [n, width] -> [n, K] logits (multi-class)
+  bool multiclass() const { return spec.num_classes >= 2; }
+  // Probabilities from the adapter's output: [n] sigmoid (binary) or [n, K] softmax.
+  torch::Tensor Probabilities(const torch::Tensor& adapter_out) const;
   std::vector<torch::Tensor> FrozenParameters() const;
 };
 

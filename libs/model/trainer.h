@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "core/status.h"
 #include "model/healable_model.h"
@@ -16,10 +18,31 @@ struct TrainConfig {
   int epochs = 30;
   int batch_size = 128;
   double lr = 0.01;   // Adam
+  // TrainClassifier only: when set, the learning rate follows a cosine from lr down to 0 over
+  // all steps of all epochs (per step); otherwise it stays at lr.
+  bool cosine_decay = false;
   uint64_t seed = 1;
 };
 
 // labels: rows.rows values of 0/1. Only for models made by HealableModel::CreateMlp.
 Status TrainMlp(HealableModel& model, BatchView rows, const uint8_t* labels, const TrainConfig& config);
+
+// Multi-class training (cross-entropy) of a model made by CreateImageCnn: backbone and head
+// only; the adapter stays at its exact identity (version 0), so version 0 scores exactly like
+// the trained network. labels: rows.rows class indices in [0, num_classes). Adam with
+// config.lr (0.001 is the usual value for the CNN; with config.cosine_decay it decays to 0 over
+// the run), config.epochs passes over the rows.
+// `on_epoch` (may be empty) is told each finished epoch and its mean loss.
+Status TrainClassifier(HealableModel& model, BatchView rows, const uint8_t* labels, const TrainConfig& config,
+                       const std::function<void(int, double)>& on_epoch = {});
+
+// Sets LibTorch's intra-op thread count for this process (training and experiments; servers
+// keep one thread per serving thread instead).
+void SetComputeThreads(int threads);
+
+// Saves / loads the frozen backbone and head of a built-in model (LibTorch archive), e.g. to
+// cache a trained CNN. Load needs a model of the same architecture; errors name the file.
+Status SaveFrozenParts(const HealableModel& model, const std::string& path);
+Status LoadFrozenParts(HealableModel& model, const std::string& path);
 
 }  // namespace reflex

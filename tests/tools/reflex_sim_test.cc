@@ -128,3 +128,72 @@ BOOST_AUTO_TEST_CASE(LabelsThatArriveAfterTheirRowsLeftTheWindowStillReachTheLab
   BOOST_TEST(most_labelled >= 100.0, r.out);
   fs::remove_all(dir);
 }
+
+BOOST_AUTO_TEST_CASE(FashionMnistRunWritesItsFilesWithEveryArm) {
+  const std::string data = "/usr/share/datasets/fashion-mnist/";
+  if (!fs::exists(data + "train-images-idx3-ubyte.gz")) {
+    BOOST_TEST_MESSAGE("skipped: dataset-fashion-mnist is not installed");
+    return;
+  }
+  fs::path out = TempDir("fashion");
+  fs::path cache = fs::path(REFLEX_BINARY_DIR) / "cache" / "tests";
+  const std::string args = "--dataset fashion-mnist --corruption brightness --severity 5 --train-limit 2000 "
+                           "--stream-limit 1000 --epochs 1 --cache-dir " + cache.string() + " --out " + out.string();
+  Run first = Sim(args);
+  BOOST_TEST_INFO(first.out);
+  BOOST_REQUIRE(first.code == 0);
+  for (const char* f : {"summary.json", "metrics.csv", "events.json", "report.html"}) BOOST_TEST(fs::exists(out / f));
+  auto summary = nlohmann::json::parse(Read(out / "summary.json"));
+  BOOST_TEST(summary["num_classes"].get<int>() == 10);
+  for (const char* arm : {"frozen", "healed_labels", "healed_label_free", "entropy_only", "oracle"}) {
+    BOOST_TEST_INFO(arm);
+    BOOST_TEST(summary["arms"].contains(arm));
+    BOOST_TEST(summary["arms"][arm]["rows"].get<int>() == 1000);
+  }
+  // The second run reuses both cached networks and gives the same files.
+  const std::string first_summary = Read(out / "summary.json");
+  Run second = Sim(args);
+  BOOST_REQUIRE(second.code == 0);
+  BOOST_TEST(second.out.find("[cache] backbone: loaded") != std::string::npos);
+  BOOST_TEST(second.out.find("[train]") == std::string::npos);
+  BOOST_TEST(Read(out / "summary.json") == first_summary);
+  fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(BadClassRulesOrClassNamesExitTwoSayingWhere) {
+  const std::string data = "/usr/share/datasets/fashion-mnist/";
+  if (!fs::exists(data + "train-images-idx3-ubyte.gz")) {
+    BOOST_TEST_MESSAGE("skipped: dataset-fashion-mnist is not installed");
+    return;
+  }
+  fs::path dir = TempDir("class_rules");
+  Write(dir / "fashion.rules", "# trousers have a gap between the legs\nrule gap: px406 < 0.1 => class Trousers\n");
+  const std::string args = "--dataset fashion-mnist --corruption none --train-limit 200 --stream-limit 200 --epochs 1 "
+                           "--no-oracle --cache-dir " + (dir / "cache").string();
+  Run typo = Sim(args + " --rules " + (dir / "fashion.rules").string());
+  BOOST_TEST_INFO(typo.out);
+  BOOST_TEST(typo.code == 2);
+  BOOST_TEST(typo.out.find("fashion.rules:2:32: unknown class 'Trousers' (known: T-shirt/top, Trouser,") != std::string::npos);
+  Write(dir / "binary.rules", "rule gap: px406 < 0.1 => positive\n");
+  Run binary = Sim(args + " --rules " + (dir / "binary.rules").string());
+  BOOST_TEST(binary.code == 2);
+  BOOST_TEST(binary.out.find("binary.rules:1:26: expected 'class NAME', found 'positive'") != std::string::npos);
+  Run names = Sim(args + " --class-names a,b,c");
+  BOOST_TEST(names.code == 2);
+  BOOST_TEST(names.out.find("--class-names: 3 names for 10 classes") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(MissingOrBadIdxFileExitsTwoNamingTheFile) {
+  fs::path dir = TempDir("idx");
+  Write(dir / "bad.idx", "not an idx file");
+  Run missing = Sim("--train-images " + (dir / "none.gz").string() + " --train-labels " + (dir / "bad.idx").string() +
+                    " --stream-images " + (dir / "bad.idx").string() + " --stream-labels " + (dir / "bad.idx").string());
+  BOOST_TEST(missing.code == 2);
+  BOOST_TEST(missing.out.find("none.gz: cannot open the file") != std::string::npos);
+  Run bad = Sim("--train-images " + (dir / "bad.idx").string() + " --train-labels " + (dir / "bad.idx").string() +
+                " --stream-images " + (dir / "bad.idx").string() + " --stream-labels " + (dir / "bad.idx").string());
+  BOOST_TEST(bad.code == 2);
+  BOOST_TEST(bad.out.find("bad.idx: not an IDX file") != std::string::npos);
+  fs::remove_all(dir);
+}

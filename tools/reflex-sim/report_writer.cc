@@ -99,6 +99,24 @@ SummaryTable BuildSummaryTable(const SimResult& result) {
     any_cost = any_cost || arm.cost_per_1000.has_value();
   }
   SummaryTable table;
+  if (result.num_classes >= 2) {
+    table.header = {"arm", "labels used", "accuracy", "macro F1", "heals", "rejections", "rollbacks"};
+    table.numeric = {false, false, true, true, true, true, true};
+    for (const std::string& name : result.arm_order) {
+      auto found = result.arms.find(name);
+      if (found == result.arms.end()) {
+        std::vector<std::string> row(table.header.size(), "-");
+        row[0] = name;
+        table.rows.push_back(row);
+        continue;
+      }
+      const ArmSummary& arm = found->second;
+      table.rows.push_back({name, arm.labels_used.empty() ? "-" : arm.labels_used, Percent(arm.confusion.accuracy()),
+                            arm.macro_f1 ? Format("%.3f", *arm.macro_f1) : "-", std::to_string(arm.heal_events),
+                            std::to_string(arm.rejections), std::to_string(arm.rollbacks)});
+    }
+    return table;
+  }
   table.header = {"arm", "labels used", "accuracy", "precision",  "recall",
                   "F1",  "FP",          "heals",    "rejections", "rollbacks"};
   table.numeric = {false, false, true, true, true, true, true, true, true, true};
@@ -238,6 +256,7 @@ std::string SummaryJson(const SimResult& result) {
     a["labels_used"] = arm.labels_used;
     if (arm.cost_per_1000) a["cost_per_1000"] = *arm.cost_per_1000;
     if (arm.bayes_frontier_f1) a["bayes_frontier_f1"] = *arm.bayes_frontier_f1;
+    if (arm.macro_f1) a["macro_f1"] = *arm.macro_f1;
     arms[name] = std::move(a);
   }
   root["arms"] = std::move(arms);
@@ -252,6 +271,7 @@ std::string SummaryJson(const SimResult& result) {
   if (result.cost_fp) root["cost_fp"] = *result.cost_fp;
   if (result.cost_fn) root["cost_fn"] = *result.cost_fn;
   root["notes"] = result.notes;
+  if (result.num_classes >= 2) root["num_classes"] = result.num_classes;
   return root.dump(2) + "\n";
 }
 

@@ -27,12 +27,15 @@ struct ArmSummary {
   uint64_t final_version = 0;  // version serving at the end of the stream
   std::optional<double> cost_per_1000;      // set when --cost-fp/--cost-fn are given
   std::optional<double> bayes_frontier_f1;  // best F1 any classifier reaches at this arm's accuracy (seed only)
+  // Multi-class runs: `confusion` counts a correct prediction as tp and a wrong one as fn (so its
+  // accuracy() is the accuracy), and the macro-averaged F1 over the classes is here.
+  std::optional<double> macro_f1;
 };
 
 // One arm during one batch.
 struct ArmBatch {
   double accuracy = 0;
-  double f1 = 0;
+  double f1 = 0;                // multi-class runs: macro F1 over the classes present in the batch
   uint64_t served_version = 0;  // version that scored this batch
   std::string action;           // what the arm did after the batch: "", "heal v3", "reject", "rollback v2"
 };
@@ -77,6 +80,7 @@ struct SimResult {
   std::optional<PublishedFigures> published;   // seed only
   std::optional<double> cost_fp, cost_fn;       // when given
   std::vector<std::string> notes;               // lines printed under the table
+  uint32_t num_classes = 1;                     // >= 2: a multi-class (image) run
 };
 
 }  // namespace reflex::sim
