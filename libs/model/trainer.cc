@@ -114,7 +114,6 @@ Status TrainClassifier(HealableModel& model, BatchView rows, const uint8_t* labe
   }
 }
 
-void SetComputeThreads(int threads) { torch::set_num_threads(std::max(1, threads)); }
 
 Status SaveFrozenParts(const HealableModel& model, const std::string& path) {
   const HealableModel::Parts& parts = model.parts();

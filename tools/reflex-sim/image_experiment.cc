@@ -10,6 +10,7 @@
 
 #include "core/fidi.h"
 #include "core/registry.h"
+#include "model/compute_threads.h"
 #include "class_confusion.h"
 #include "image_classes.h"
 #include "corruptions.h"
