@@ -10,6 +10,7 @@
 #include "core/operating_point.h"
 #include "core/validation_gate.h"
 #include "model/logit_offset.h"
+#include "model/heal_step.h"
 #include "model/model_parts.h"
 
 namespace reflex {
@@ -323,25 +324,10 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
         for (size_t i = 0; i < now.size(); ++i) prox = prox + (now[i] - was[i]).pow(2).sum();
         loss = loss + policy.w_proximal * prox;
       }
-      double value = loss.item<double>();
-      if (!std::isfinite(value)) { finite = false; break; }
-      if (step == 0) report.loss_first = value;
-      report.loss_last = value;
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      report.steps_run = step + 1;
-      if (job.on_step) job.on_step(step);
+      if (!TakeHealStep(loss, opt, step, job, report)) { finite = false; break; }
     }
 
-    AdapterVersion candidate;
-    candidate.version = job.new_version;
-    candidate.parent = job.base.version;
-    candidate.epoch = job.epoch;
-    candidate.dims = job.base.dims;
-    candidate.weights = FlattenTensors(adapter);
-    for (float w : candidate.weights) finite = finite && std::isfinite(w);
-    candidate.Seal();
+    AdapterVersion candidate = SealCandidate(job, adapter, &finite);
 
     // Operating point (labelled heals): one offset on every logit, chosen on the labelled
     // training rows only, so the holdout that gates the candidate stays unseen.

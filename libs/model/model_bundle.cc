@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/version_file.h"
+#include "model/frozen_parts.h"
 #include "model/model_parts.h"
 
 namespace reflex {
@@ -27,42 +28,6 @@ std::string Hex(uint64_t v) {
 }
 
 std::string Join(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
-
-Status SaveMlp(const HealableModel& model, const std::string& path) {
-  try {
-    const HealableModel::Parts& parts = model.parts();
-    torch::serialize::OutputArchive archive;
-    parts.mlp_backbone->save(archive);
-    torch::serialize::OutputArchive head;
-    parts.mlp_head->save(head);
-    archive.write("head", head);
-    std::ostringstream out;
-    archive.save_to(out);
-    return WriteFileAtomically(path, out.str());
-  } catch (const std::exception& e) {
-    return Status::Internal(path + ": LibTorch could not save the model: " + e.what());
-  }
-}
-
-Status LoadMlp(HealableModel& model, const std::string& path) {
-  auto bytes = ReadWholeFile(path);
-  if (!bytes.ok()) return bytes.status();
-  try {
-    HealableModel::Parts& parts = model.parts();
-    std::istringstream in(*bytes);
-    torch::serialize::InputArchive archive;
-    archive.load_from(in);
-    parts.mlp_backbone->load(archive);
-    torch::serialize::InputArchive head;
-    if (!archive.try_read("head", head)) return Status::InvalidArgument(path + ": no 'head' in the archive");
-    parts.mlp_head->load(head);
-    for (auto& p : parts.mlp_backbone->parameters()) p.set_requires_grad(false);
-    for (auto& p : parts.mlp_head->parameters()) p.set_requires_grad(false);
-    return Status();
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(path + ": not a Reflex MLP archive for this manifest: " + e.what());
-  }
-}
 
 }  // namespace
 
@@ -81,7 +46,7 @@ Status WriteModelBundle(const std::string& dir, const HealableModel& model, uint
   fs::create_directories(dir, ec);
   if (ec) return Status::IoError(dir + ": cannot create the bundle folder: " + ec.message());
 
-  REFLEX_RETURN_IF_ERROR(SaveMlp(model, Join(dir, "mlp.pt")));
+  REFLEX_RETURN_IF_ERROR(SaveFrozenParts(model, Join(dir, "mlp.pt")));
   VersionRecord v0;
   v0.adapter = model.initial_adapter();
   v0.reason = "initial";
@@ -138,7 +103,7 @@ Result<ModelBundle> LoadModelBundle(const std::string& dir) {
     auto created = HealableModel::CreateMlp(features, seed, width);
     if (!created.ok()) return created.status();
     model = *created;
-    REFLEX_RETURN_IF_ERROR(LoadMlp(*model, Join(dir, "mlp.pt")));
+    REFLEX_RETURN_IF_ERROR(LoadFrozenParts(*model, Join(dir, "mlp.pt")));
     auto v0_bytes = ReadWholeFile(Join(dir, "adapter0.rfx"));
     if (!v0_bytes.ok()) return v0_bytes.status();
     auto v0 = DecodeVersionRecord(*v0_bytes, Join(dir, "adapter0.rfx"));

@@ -36,9 +36,4 @@ Status TrainMlp(HealableModel& model, BatchView rows, const uint8_t* labels, con
 Status TrainClassifier(HealableModel& model, BatchView rows, const uint8_t* labels, const TrainConfig& config,
                        const std::function<void(int, double)>& on_epoch = {});
 
-// Saves / loads the frozen backbone and head of a built-in model (LibTorch archive), e.g. to
-// cache a trained CNN. Load needs a model of the same architecture; errors name the file.
-Status SaveFrozenParts(const HealableModel& model, const std::string& path);
-Status LoadFrozenParts(HealableModel& model, const std::string& path);
-
 }  // namespace reflex

@@ -9,6 +9,7 @@
 
 #include "core/adapter_version.h"
 #include "core/rules.h"
+#include "model/frozen_parts.h"
 #include "model/heal_calibration.h"
 #include "model/healable_model.h"
 #include "model/healer.h"

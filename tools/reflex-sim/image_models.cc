@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/checksum.h"
+#include "model/frozen_parts.h"
 #include "model/trainer.h"
 
 namespace reflex::sim {
