@@ -75,6 +75,19 @@ reflex::Result<reflex::sim::ScenarioData> LoadUserData(const std::string& train_
   return s;
 }
 
+// Prints the run's table and, with --out, writes its files. Returns the exit code.
+int PrintAndWrite(const reflex::sim::SimResult& result, const std::string& out_dir) {
+  reflex::sim::PrintTable(std::cout, result);
+  if (out_dir.empty()) return 0;
+  reflex::Status s = reflex::sim::WriteOutputs(out_dir, result);
+  if (!s.ok()) {
+    std::cerr << "reflex-sim: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << out_dir << "/{summary.json,metrics.csv,events.json,report.html}\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,16 +188,7 @@ int main(int argc, char** argv) {
       const auto code = result.status().code();
       return code == reflex::StatusCode::kInvalidArgument || code == reflex::StatusCode::kIoError ? kBadInput : 1;
     }
-    reflex::sim::PrintTable(std::cout, *result);
-    if (!out_dir.empty()) {
-      reflex::Status s = reflex::sim::WriteOutputs(out_dir, *result);
-      if (!s.ok()) {
-        std::cerr << "reflex-sim: " << s.message() << "\n";
-        return 1;
-      }
-      std::cout << "wrote " << out_dir << "/{summary.json,metrics.csv,events.json,report.html}\n";
-    }
-    return 0;
+    return PrintAndWrite(*result, out_dir);
   }
   if ((cost_fp >= 0) != (cost_fn >= 0)) {
     std::cerr << "reflex-sim: --cost-fp and --cost-fn go together\n";
@@ -212,14 +216,5 @@ int main(int argc, char** argv) {
     std::cerr << "reflex-sim: " << result.status().ToString() << "\n";
     return result.status().code() == reflex::StatusCode::kInvalidArgument ? kBadInput : 1;
   }
-  reflex::sim::PrintTable(std::cout, *result);
-  if (!out_dir.empty()) {
-    reflex::Status s = reflex::sim::WriteOutputs(out_dir, *result);
-    if (!s.ok()) {
-      std::cerr << "reflex-sim: " << s.message() << "\n";
-      return 1;
-    }
-    std::cout << "wrote " << out_dir << "/{summary.json,metrics.csv,events.json,report.html}\n";
-  }
-  return 0;
+  return PrintAndWrite(*result, out_dir);
 }
