@@ -107,6 +107,7 @@ const std::map<std::string, Field>& Fields() {
     add("w_diversity", &HealPolicy::w_diversity, 0.0, 1e3);
     add("align_min_shift", &HealPolicy::align_min_shift, 0.0, 100.0);
     add("align_inputs", &HealPolicy::align_inputs, 0, 1);
+    add("recentre_factor", &HealPolicy::recentre_factor, 0.0, 1e3);
     add("mixture_tolerance_z", &HealPolicy::mixture_tolerance_z, 0.0, 1e3);
     add("max_prior", &HealPolicy::max_prior, 0.0, 1.0);
     add("em_agreement", &HealPolicy::em_agreement, 0.0, 1.0);

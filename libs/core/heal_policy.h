@@ -60,6 +60,8 @@ struct HealPolicy {
   double align_min_shift = 0.25;     // realign a feature when |mean shift| / sigma or |log std ratio| exceeds this
   int align_inputs = 0;              // multi-class image models, 1: re-standardise each image's brightness and
                                      // contrast to the clean average before the backbone (the heal's target)
+  double recentre_factor = 2.0;      // with align_inputs: re-centre images when their centroid spread exceeds this
+                                     // multiple of the clean spread (0: never)
   double mixture_tolerance_z = 4.0;  // label shift only if the class-mixture fit's worst residual z is below this
   double max_prior = 0.5;            // a prior estimate above this is implausible: not label shift
   double em_agreement = 0.15;        // EM prior and mixture weight must agree within this

@@ -31,6 +31,9 @@ Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, co
         torch::Tensor x = BatchTensor(rows);
         cal.row_mean = x.mean(1).mean().item<double>();
         cal.row_sd = x.std(1, false).mean().item<double>();
+        const uint32_t ih = parts.spec.image_height, iw = parts.spec.image_width;
+        cal.centre = MeanCentroid(rows.data, rows.rows, ih, iw);
+        cal.centre_spread = CentroidSpread(rows.data, rows.rows, ih, iw, cal.centre);
       }
       torch::Tensor pred = parts.HeadLogits(out).argmax(1);
       torch::Tensor rate = torch::bincount(pred, {}, parts.spec.num_classes).to(torch::kFloat64) / static_cast<double>(rows.rows);

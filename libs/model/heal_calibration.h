@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "core/image_centroid.h"
 #include "core/rules.h"
 #include "core/shift_diagnosis.h"
 #include "core/status.h"
@@ -29,6 +30,11 @@ struct HealCalibration {
   // Built-in image models (ModelSpec::image_height > 0): the average over clean rows of each
   // row's own mean and standard deviation (an image's brightness and contrast), in input units.
   double row_mean = 0, row_sd = 0;
+  // The same images' centroids (intensity-weighted centre, in pixels from the top-left): their
+  // average and the root-mean-square distance of a row's centroid from it (how far clean images
+  // sit off centre: about a pixel for centred data sets).
+  Centroid centre;
+  double centre_spread = 0;
   // Per rule: firing rate on clean rows overall, on negatives, on positives (multi-class: only
   // overall).
   std::vector<double> rule_fire, rule_fire_class0, rule_fire_class1;

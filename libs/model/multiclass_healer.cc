@@ -174,10 +174,15 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
       torch::Tensor source = h;
       if (policy.align_inputs && parts.spec.image_height > 0 && !job.rows.empty() && cal.row_sd > 0) {
         torch::Tensor x = BatchTensor({job.rows.data(), n, dims});
-        const InputAlignment fit = FitInputAlignment(x, cal);
-        source = backbone(ApplyInputAlignment(x, fit));
+        const uint32_t ih = parts.spec.image_height, iw = parts.spec.image_width;
+        const InputAlignment fit = FitInputAlignment(x, cal, ih, iw, policy.recentre_factor);
+        source = backbone(ApplyInputAlignment(x, fit, ih, iw));
         report.diagnosis.explanation = "multi-class: image intensity re-standardised (scale " + std::to_string(fit.scale) +
-                                       ", offset " + std::to_string(fit.offset) + "), then the backbone output";
+                                       ", offset " + std::to_string(fit.offset) + ")" +
+                                       (fit.recentre ? ", images re-centred (centroid spread " + std::to_string(fit.spread) +
+                                                           " px, clean " + std::to_string(cal.centre_spread) + " px)"
+                                                     : std::string()) +
+                                       ", then the backbone output";
       }
       torch::Tensor ta, tc;
       restandardise(source, &ta, &tc);

@@ -16,6 +16,7 @@
 #include "model/trainer.h"
 
 #if __has_include(<torch/torch.h>)
+#include "model/input_alignment.h"
 #include "model/model_parts.h"
 #define REFLEX_TEST_HAS_TORCH 1
 #else
@@ -193,6 +194,44 @@ RuleSet SquareRules() {
   BOOST_REQUIRE_MESSAGE(rules.ok(), rules.status().message());
   return *rules;
 }
+
+#if REFLEX_TEST_HAS_TORCH
+// A 4x4 block on a 16x16 canvas, its top-left corner at (r, c).
+std::vector<float> Block(int r, int c) {
+  std::vector<float> img(16 * 16, 0.0f);
+  for (int i = r; i < r + 4; ++i)
+    for (int j = c; j < c + 4; ++j) img[i * 16 + j] = 0.8f;
+  return img;
+}
+
+BOOST_AUTO_TEST_CASE(TranslatedImagesAreRecentredAndCentredOnesAreLeftWhereTheyAre) {
+  HealCalibration cal;
+  std::vector<float> clean = Block(6, 6);  // centroid (7.5, 7.5)
+  cal.row_mean = torch::tensor(clean).mean().item<double>();
+  cal.row_sd = torch::tensor(clean).std(0, false).item<double>();
+  cal.centre = {7.5, 7.5};
+  cal.centre_spread = 0.5;
+  std::vector<float> moved;
+  for (auto [r, c] : std::vector<std::pair<int, int>>{{1, 3}, {11, 9}, {4, 12}, {10, 0}}) {
+    std::vector<float> img = Block(r, c);
+    moved.insert(moved.end(), img.begin(), img.end());
+  }
+  torch::Tensor x = torch::tensor(moved).view({4, 256});
+  InputAlignment fit = FitInputAlignment(x, cal, 16, 16, 2.0);
+  BOOST_TEST(fit.recentre);
+  torch::Tensor aligned = ApplyInputAlignment(x, fit, 16, 16).contiguous();
+  torch::Tensor want = torch::tensor(clean).view({1, 256}).expand({4, 256});
+  BOOST_TEST(torch::allclose(aligned, want, 1e-5, 1e-6));
+
+  // Centred images (spread under a pixel): the fit never moves them.
+  std::vector<float> centred = Block(6, 6), nudged = Block(6, 7);
+  centred.insert(centred.end(), nudged.begin(), nudged.end());
+  torch::Tensor y = torch::tensor(centred).view({2, 256});
+  InputAlignment still = FitInputAlignment(y, cal, 16, 16, 2.0);
+  BOOST_TEST(!still.recentre);
+  BOOST_TEST(!FitInputAlignment(x, cal, 16, 16, 0.0).recentre);  // factor 0 turns it off
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(ClassRulesThatStillHoldGiveWeakLabelsAndBrokenOnesAreDistrusted) {
   auto model = Trained();

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/fidi.h"
+#include "core/image_centroid.h"
 #include "core/registry.h"
 #include "model/compute_threads.h"
 #include "class_confusion.h"
@@ -290,10 +291,13 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
       REFLEX_RETURN_IF_ERROR(oracle->Score(*oracle_compiled, {rows, bs, dims}, probs.data()));
       tally(oracle_confusion, oracle_summary, 0);
     }
-    // 2. Drift on the backbone outputs.
+    // 2. Drift on the backbone outputs, and on the images' positions (a translation can leave
+    // the backbone's output moments where they were).
     FidiReading reading = fidi.Observe(h, bs);
     record.fidi_z = reading.max_z;
-    record.drift = reading.drift;
+    const double spread = CentroidSpread(rows, bs, train.images.height, train.images.width, cal.centre);
+    const bool moved = CentroidsScattered(spread, cal.centre_spread, opt.policy.recentre_factor);
+    record.drift = reading.drift || moved;
     // 3. Labels: choose this batch's labelled rows; deliver those that are due.
     std::vector<int8_t> labels(bs, -1);
     for (size_t i = 0; i < bs; ++i) {
@@ -323,7 +327,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
       ArmBatch& shown = record.arms[arm.name];
       const bool rules_show_drift = arm.policy.w_rule > 0 && rules &&
                                     static_cast<double>(record.conflicts) / bs > arm.policy.conflict_threshold;
-      const bool drift_on = reading.drift || rules_show_drift || (arm.uses_labels && labels_show_drift);
+      const bool drift_on = record.drift || rules_show_drift || (arm.uses_labels && labels_show_drift);
       arm.quiet_batches = drift_on ? 0 : arm.quiet_batches + 1;
       if (arm.current.version != 0 && arm.quiet_batches >= arm.policy.drift_gone_batches) {
         const uint64_t from = arm.current.version;
