@@ -31,8 +31,11 @@ GateVerdict ValidateCandidate(const GateInputs& in, const HealPolicy& policy) {
   // Labels show the real prior: a labelled heal may flag up to 1.5x of it even above the cap.
   const double max_rate = in.labelled ? std::max(policy.max_positive_rate, 1.5 * in.labelled_prior)
                                       : policy.max_positive_rate;
-  if (!in.multiclass && (rate < policy.min_positive_rate || rate > max_rate)) {
+  auto outside = [&](double r) { return std::max({0.0, policy.min_positive_rate - r, r - max_rate}); };
+  if (!in.multiclass && outside(rate) > 0 &&
+      !(in.labelled && in.current_positive_rate && outside(rate) < outside(*in.current_positive_rate) - 1e-9)) {
     v.reason = Fmt("rejected: positive rate %.3f outside [%.3f, %.3f]", rate, policy.min_positive_rate, max_rate);
+    if (in.labelled && in.current_positive_rate) v.reason += Fmt(" and not closer to it than the current %.3f", *in.current_positive_rate);
     return v;
   }
   if (!in.labelled && !in.multiclass) {

@@ -24,6 +24,12 @@ struct GateInputs {
   bool labelled = false;                // the heal had labelled rows
   double labelled_prior = 0;            // positive fraction among them (labelled heals)
   double candidate_positive_rate = 0;   // on the recent rows
+  // The current version's rate on the same rows. When set, a labelled candidate outside the
+  // bounds passes that check if it is strictly closer to them than the current version: it
+  // repairs, it does not harm, and the held-out labelled loss still judges it (a deployed model
+  // that already flags too much could otherwise never be healed). Label-free candidates, which
+  // nothing else judges as directly, must stay inside the bounds.
+  std::optional<double> current_positive_rate;
   double expected_positive_rate = 0;    // what the diagnosis expects (clean rate, or new prior)
   std::optional<double> candidate_moment_distance, current_moment_distance;
   std::optional<double> candidate_rule_agreement, current_rule_agreement;  // trusted rules only

@@ -374,6 +374,7 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       report.expected_positive_rate = diag.kind == ShiftKind::kLabel ? diag.prior : cal.clean.clean_positive_rate;
       if (labelled) gate.labelled_prior = (r.labels * (r.train_mask + r.holdout_mask).clamp_max(1)).sum().item<double>() / report.labelled_rows;
       gate.candidate_positive_rate = report.candidate_positive_rate;
+      gate.current_positive_rate = report.current_positive_rate;
       gate.expected_positive_rate = report.expected_positive_rate;
       if (diag.kind == ShiftKind::kCovariate && finite) {
         gate.candidate_moment_distance = MomentDistance(out_c, clean_mean, clean_var);

@@ -56,6 +56,34 @@ BOOST_AUTO_TEST_CASE(LabelsRaiseTheCapToTheirPrior) {
   BOOST_TEST(ValidateCandidate(in, HealPolicy{}).accept);
 }
 
+// A deployed model that already flags more than the cap (the seed scenario's frozen model flags
+// about 57% under its drift) must be healable with labels: a labelled candidate still above the
+// cap passes that check when it is closer to the cap than the current version, else it fails.
+BOOST_AUTO_TEST_CASE(ACandidateAboveTheCapPassesOnlyWhenItIsCloserThanTheCurrentVersion) {
+  GateInputs in = Plausible();
+  in.labelled = true;
+  in.labelled_prior = 0.15;          // cap stays at max_positive_rate = 0.5
+  in.candidate_positive_rate = 0.55;
+  auto without = ValidateCandidate(in, HealPolicy{});
+  BOOST_TEST(!without.accept);
+  BOOST_TEST(without.reason.find("outside [0.000, 0.500]") != std::string::npos);
+
+  in.current_positive_rate = 0.60;   // the candidate repairs part of it
+  BOOST_TEST(ValidateCandidate(in, HealPolicy{}).accept);
+
+  in.current_positive_rate = 0.52;   // the candidate moves away from the bounds
+  auto worse = ValidateCandidate(in, HealPolicy{});
+  BOOST_TEST(!worse.accept);
+  BOOST_TEST(worse.reason.find("not closer to it than the current 0.520") != std::string::npos);
+
+  in.current_positive_rate = 0.55;   // no closer: rejected too
+  BOOST_TEST(!ValidateCandidate(in, HealPolicy{}).accept);
+
+  in.current_positive_rate = 0.60;   // without labels the bounds hold whatever the current rate
+  in.labelled = false;
+  BOOST_TEST(!ValidateCandidate(in, HealPolicy{}).accept);
+}
+
 BOOST_AUTO_TEST_CASE(WorseHeldOutLossMomentsOrRuleAgreementAreRejected) {
   GateInputs in = Plausible();
   in.labelled = true;
