@@ -46,6 +46,16 @@ std::string GoodCsv(int rows, int offset) {
   return s;
 }
 
+// Fashion-MNIST runs need the Debian package dataset-fashion-mnist; without it they are skipped.
+bool HaveFashionMnist() {
+  if (fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) return true;
+  BOOST_TEST_MESSAGE("skipped: dataset-fashion-mnist is not installed");
+  return false;
+}
+
+// Networks the image tests train, cached under the build folder and shared between runs.
+fs::path TestCache() { return fs::path(REFLEX_BINARY_DIR) / "cache" / "tests"; }
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(MalformedCsvExitsTwoNamingFileLineAndColumn) {
@@ -130,13 +140,9 @@ BOOST_AUTO_TEST_CASE(LabelsThatArriveAfterTheirRowsLeftTheWindowStillReachTheLab
 }
 
 BOOST_AUTO_TEST_CASE(FashionMnistRunWritesItsFilesWithEveryArm) {
-  const std::string data = "/usr/share/datasets/fashion-mnist/";
-  if (!fs::exists(data + "train-images-idx3-ubyte.gz")) {
-    BOOST_TEST_MESSAGE("skipped: dataset-fashion-mnist is not installed");
-    return;
-  }
+  if (!HaveFashionMnist()) return;
   fs::path out = TempDir("fashion");
-  fs::path cache = fs::path(REFLEX_BINARY_DIR) / "cache" / "tests";
+  const fs::path cache = TestCache();
   const std::string args = "--dataset fashion-mnist --corruption brightness --severity 5 --train-limit 2000 "
                            "--stream-limit 1000 --epochs 1 --cache-dir " + cache.string() + " --out " + out.string();
   Run first = Sim(args);
@@ -163,13 +169,9 @@ BOOST_AUTO_TEST_CASE(FashionMnistRunWritesItsFilesWithEveryArm) {
 // A translation leaves the backbone's output moments nearly where they were; the images'
 // scattered centroids still count as drift, so the label-free arm tries a heal.
 BOOST_AUTO_TEST_CASE(ShiftedImagesCountAsDriftAndTheLabelFreeArmTriesAHeal) {
-  const std::string data = "/usr/share/datasets/fashion-mnist/";
-  if (!fs::exists(data + "train-images-idx3-ubyte.gz")) {
-    BOOST_TEST_MESSAGE("skipped: dataset-fashion-mnist is not installed");
-    return;
-  }
+  if (!HaveFashionMnist()) return;
   fs::path out = TempDir("fashion-shift");
-  fs::path cache = fs::path(REFLEX_BINARY_DIR) / "cache" / "tests";
+  const fs::path cache = TestCache();
   Run run = Sim("--dataset fashion-mnist --corruption shift --severity 5 --train-limit 2000 --stream-limit 1000 "
                 "--epochs 1 --cache-dir " + cache.string() + " --out " + out.string());
   BOOST_TEST_INFO(run.out);
@@ -193,11 +195,7 @@ BOOST_AUTO_TEST_CASE(ShiftedImagesCountAsDriftAndTheLabelFreeArmTriesAHeal) {
 }
 
 BOOST_AUTO_TEST_CASE(BadClassRulesOrClassNamesExitTwoSayingWhere) {
-  const std::string data = "/usr/share/datasets/fashion-mnist/";
-  if (!fs::exists(data + "train-images-idx3-ubyte.gz")) {
-    BOOST_TEST_MESSAGE("skipped: dataset-fashion-mnist is not installed");
-    return;
-  }
+  if (!HaveFashionMnist()) return;
   fs::path dir = TempDir("class_rules");
   Write(dir / "fashion.rules", "# trousers have a gap between the legs\nrule gap: px406 < 0.1 => class Trousers\n");
   const std::string args = "--dataset fashion-mnist --corruption none --train-limit 200 --stream-limit 200 --epochs 1 "
