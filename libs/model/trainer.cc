@@ -25,9 +25,6 @@ Status TrainMlp(HealableModel& model, BatchView rows, const uint8_t* labels, con
     for (const auto& p : parts.mlp_head->parameters()) params.push_back(p);
     torch::optim::Adam opt(params, torch::optim::AdamOptions(config.lr));
     const int64_t n = static_cast<int64_t>(rows.rows);
-    const int64_t steps_per_epoch = (n + config.batch_size - 1) / config.batch_size;
-    const double total_steps = static_cast<double>(steps_per_epoch) * config.epochs;
-    int64_t step = 0;
     for (int epoch = 0; epoch < config.epochs; ++epoch) {
       torch::Tensor perm = torch::randperm(n, torch::kLong);
       for (int64_t start = 0; start < n; start += config.batch_size) {
