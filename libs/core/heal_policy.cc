@@ -80,7 +80,8 @@ const std::map<std::string, Field>& Fields() {
         [](HealPolicy& p, const std::string& text) -> Status {
           if (text == "none") p.operating_point = OperatingPoint::kNone;
           else if (text == "accuracy_at_f1") p.operating_point = OperatingPoint::kAccuracyAtF1;
-          else return Status::InvalidArgument("policy key 'operating_point': '" + text + "' is not one of none, accuracy_at_f1");
+          else if (text == "expected_accuracy_at_f1") p.operating_point = OperatingPoint::kExpectedAccuracyAtF1;
+          else return Status::InvalidArgument("policy key 'operating_point': '" + text + "' is not one of none, accuracy_at_f1, expected_accuracy_at_f1");
           return Status();
         },
         [](const HealPolicy& p) { return std::string(OperatingPointName(p.operating_point)); }};
@@ -118,6 +119,7 @@ const std::map<std::string, Field>& Fields() {
     add("max_moment_ratio", &HealPolicy::max_moment_ratio, 0.0, 100.0);
     add("max_rule_agreement_drop", &HealPolicy::max_rule_agreement_drop, 0.0, 1.0);
     add("max_label_loss_ratio", &HealPolicy::max_label_loss_ratio, 0.0, 100.0);
+    add("operating_f1_tolerance", &HealPolicy::operating_f1_tolerance, 0.0, 1.0);
     add("holdout_fraction", &HealPolicy::holdout_fraction, 0.0, 0.9);
     add("max_class_tv", &HealPolicy::max_class_tv, 0.0, 1.0);
     add("rollback_f1_drop", &HealPolicy::rollback_f1_drop, 0.0, 1.0);

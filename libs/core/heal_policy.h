@@ -50,11 +50,18 @@ struct HealPolicy {
   double w_proximal = 0.01;      // L2 toward the parent adapter
   double w_diversity = 0.0;      // multi-class: KL(mean prediction || clean predicted class distribution)
 
-  // --- Operating point (labelled heals; core/operating_point.h) ---
-  // After the gradient steps, move every logit by one offset chosen on the labelled training
-  // rows (never the holdout): accuracy_at_f1 takes the most accurate threshold whose F1 is not
-  // below version 0's on those rows.
-  OperatingPoint operating_point = OperatingPoint::kNone;
+  // --- Operating point (labels-only heals; core/operating_point.h) ---
+  // A labelled heal with no closed-form target the labels confirm re-fits from version 0 and then
+  // moves every logit by one offset: expected_accuracy_at_f1 takes the most accurate threshold
+  // whose expected F1 (calibrated on the labelled training rows, never the holdout) is at most
+  // operating_f1_tolerance below version 0's on the same rows, or, when the calibrated
+  // probability peaks inside the clean score's range and that is more accurate at the same F1
+  // floor, flags a band of the clean score instead (model/score_band.h); accuracy_at_f1 takes
+  // thresholds on raw counts; none keeps the threshold the gradient steps left (and heals from the
+  // parent).
+  OperatingPoint operating_point = OperatingPoint::kExpectedAccuracyAtF1;
+  double operating_f1_tolerance = 0.03;  // F1 a labels-only heal may give up for accuracy: well inside the
+                                         // health monitor's rollback_f1_drop, so an on-target version does not trip it
 
   // --- Shift diagnosis ---
   double align_min_shift = 0.25;     // realign a feature when |mean shift| / sigma or |log std ratio| exceeds this

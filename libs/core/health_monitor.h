@@ -10,6 +10,11 @@
 // reference's mean over the same window. Comparing on the same rows removes the batch-to-batch
 // noise a fixed baseline carries (one batch of 100 rows with 15 positives moves F1 by ±0.1),
 // which otherwise rolls back good versions. It needs no SetBaseline().
+// Pooled paired mode: ObserveCountsAgainst() takes the confusion counts of the batch and of the
+// reference on the same rows, and the window's accuracy and F1 are those of the summed counts.
+// A mean of per-batch F1 values is biased against a version that flags few rows (a batch where it
+// catches one positive of fifteen scores near 0, and a ratio's mean is not the ratio of the sums),
+// so a sparse but sound version would be rolled back by the noise of small batches.
 // Accuracy and F1 are windowed separately: a non-finite value (F1 of a batch with no positives,
 // when the caller reports it as NaN) is not recorded, and the F1 test waits for `window` finite
 // F1 values while the accuracy test may already decide.
@@ -20,8 +25,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <map>
 #include <string>
+
+#include "core/metrics.h"
 
 namespace reflex {
 
@@ -45,6 +54,8 @@ class HealthMonitor {
   void Observe(double accuracy, double f1);
   // One batch's labelled metrics and the reference's on the same rows (paired mode, above).
   void ObserveAgainst(double accuracy, double f1, double reference_accuracy, double reference_f1);
+  // One batch's confusion counts and the reference's on the same rows (pooled paired mode).
+  void ObserveCountsAgainst(const Confusion& version, const Confusion& reference);
   // See the header comment.
   HealthVerdict Check() const;
   // One line saying why Check() answers what it does, e.g.
@@ -69,6 +80,8 @@ class HealthMonitor {
   double baseline_accuracy_ = 0;
   double baseline_f1_ = 0;
   bool paired_ = false;           // the baseline is the reference's mean over the window
+  bool pooled_ = false;           // paired, and the window's figures come from summed counts
+  std::deque<Confusion> counts_, reference_counts_;  // pooled mode, at most config_.window
   std::deque<double> accuracy_;  // newest at the back, at most config_.window
   std::deque<double> f1_;
   std::deque<double> reference_accuracy_;  // paired mode: same rows, reference version
@@ -76,5 +89,19 @@ class HealthMonitor {
   double BaselineAccuracy() const;
   double BaselineF1() const;
 };
+
+// What one post-heal version did on the labelled rows it served, and what the reference
+// (version 0, in shadow) did on the same rows: summed over every batch it served.
+struct ServedRecord {
+  Confusion served, reference;
+};
+
+// The target of a health rollback while the drift is still on: the most accurate post-heal
+// version (>= 1, not `exclude`, the version being rolled back) whose served record covers at
+// least `min_rows` labelled rows and passes the monitor's own test against the reference on them
+// (F1 not more than f1_drop below, accuracy not more than accuracy_drop below). 0 (the deployed
+// model) when none passes. Ties go to the newest version.
+uint64_t HealthyRollbackTarget(const std::map<uint64_t, ServedRecord>& records, uint64_t exclude, size_t min_rows,
+                               const HealthConfig& config);
 
 }  // namespace reflex

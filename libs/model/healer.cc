@@ -1,7 +1,9 @@
 #include "model/healer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -12,6 +14,7 @@
 #include "model/logit_offset.h"
 #include "model/heal_step.h"
 #include "model/model_parts.h"
+#include "model/score_band.h"
 
 namespace reflex {
 
@@ -265,8 +268,14 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     const torch::Tensor target_prob_d = on(target_prob), target_logit_d = on(target_logit), target_out_d = on(target_out);
     const torch::Tensor synth_hidden_d = on(synth_hidden), synth_logit_d = on(synth_logit), synth_out_d = on(synth_out);
     const torch::Tensor synth_labels_d = on(synth_labels);
-    const AdapterTensors parent_d{on(parent.w1), on(parent.b1), on(parent.w2), on(parent.b2), on(parent.scale)};
-    AdapterTensors adapter = ToTensors(job.base, false);
+    // A labels-only heal (labels, and no closed-form target they confirm) re-fits from version 0
+    // rather than from the parent: its few gradient steps on a few hundred labels are noise as much
+    // as signal, and over a chain of heals that noise accumulates in the ranking. The operating
+    // point below then places the threshold. The parent is still recorded as the parent.
+    const bool labels_only = labelled && !distill && policy.operating_point != OperatingPoint::kNone;
+    const AdapterTensors& start = labels_only ? anchor : parent;
+    const AdapterTensors start_d{on(start.w1), on(start.b1), on(start.w2), on(start.b2), on(start.scale)};
+    AdapterTensors adapter = ToTensors(labels_only ? model.initial_adapter() : job.base, false);
     for (torch::Tensor* t : {&adapter.w1, &adapter.b1, &adapter.w2, &adapter.b2, &adapter.scale}) {
       *t = t->to(device).detach().requires_grad_(true);
     }
@@ -320,7 +329,7 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       }
       if (policy.w_proximal > 0) {
         torch::Tensor prox = torch::zeros({}, hidden_d.options());
-        std::vector<torch::Tensor> now = adapter.list(), was = parent_d.list();
+        std::vector<torch::Tensor> now = adapter.list(), was = start_d.list();
         for (size_t i = 0; i < now.size(); ++i) prox = prox + (now[i] - was[i]).pow(2).sum();
         loss = loss + policy.w_proximal * prox;
       }
@@ -329,9 +338,11 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
 
     AdapterVersion candidate = SealCandidate(job, adapter, &finite);
 
-    // Operating point (labelled heals): one offset on every logit, chosen on the labelled
-    // training rows only, so the holdout that gates the candidate stays unseen.
-    if (labelled && finite && policy.operating_point != OperatingPoint::kNone) {
+    // Operating point (labels-only heals): one offset on every logit, chosen with the labelled
+    // training rows only, so the holdout that gates the candidate stays unseen. A heal whose
+    // closed-form target the labels confirmed (realignment, prior correction) rebuilds the clean
+    // model's decision, threshold included, and keeps it.
+    if (labels_only && finite) {
       std::vector<float> train_logits(job.n_rows);
       std::vector<int8_t> train_labels(job.n_rows, -1);
       {
@@ -346,9 +357,60 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
         train_labels[i] = static_cast<int8_t>(y[i]);
         anchor.Add(anchor_probs[i] > 0.5f, y[i] > 0.5f);
       }
+      std::vector<uint8_t> anchor_flagged(job.n_rows);
+      for (size_t i = 0; i < job.n_rows; ++i) anchor_flagged[i] = anchor_probs[i] > 0.5f;
       const LogitOffsetChoice choice =
-          ChooseLogitOffset(train_logits.data(), train_labels.data(), job.n_rows, policy.operating_point, anchor.f1());
-      if (choice.offset != 0) {
+          policy.operating_point == OperatingPoint::kExpectedAccuracyAtF1
+              ? ChooseExpectedLogitOffset(train_logits.data(), train_labels.data(), job.n_rows, anchor_flagged.data(),
+                                          policy.operating_f1_tolerance)
+              : ChooseLogitOffset(train_logits.data(), train_labels.data(), job.n_rows, policy.operating_point,
+                                  anchor.f1() - policy.operating_f1_tolerance);
+      // The band alternative: on the clean score (the head on the backbone's output, no
+      // adapter), the rows in a band, when the calibrated probability peaks inside the range and
+      // the band's expected accuracy beats the threshold's at the same F1 floor.
+      std::vector<float> scores(job.n_rows);
+      {
+        torch::NoGradGuard no_grad;
+        torch::Tensor s = parts.HeadLogit(r.hidden).contiguous();
+        std::memcpy(scores.data(), s.data_ptr<float>(), sizeof(float) * job.n_rows);
+      }
+      const ScoreBandChoice band = policy.operating_point == OperatingPoint::kExpectedAccuracyAtF1
+                                       ? ChooseExpectedScoreBand(scores.data(), train_labels.data(), job.n_rows,
+                                                                 anchor_flagged.data(), policy.operating_f1_tolerance)
+                                       : ScoreBandChoice{};
+      const bool threshold_meets = choice.f1_after >= choice.reference_f1 && choice.rows > 0;
+      if (band.ok && (!threshold_meets || band.accuracy_after > choice.accuracy_after)) {
+        Result<std::vector<float>> w = HeadDirection(model, view);
+        Result<double> bias = w.ok() ? HeadBias(model, view) : Result<double>(w.status());
+        Result<AdapterVersion> banded = Status::Internal("unset");
+        if (bias.ok()) {
+          const auto [lo_it, hi_it] = std::minmax_element(scores.begin(), scores.end());
+          ScoreBand sb;
+          sb.lo = band.lo;
+          sb.hi = band.hi;
+          sb.score_min = *lo_it;
+          sb.score_max = *hi_it;
+          // Each side's logit is what the weighted label loss would fit to its expected positive
+          // rate, pushed just across zero where needed so that the band is what is flagged.
+          auto weighted_logit = [&](double rate) {
+            rate = std::clamp(rate, 1e-3, 1.0 - 1e-3);
+            return std::log(pos_weight * rate / (1.0 - rate));
+          };
+          sb.inside = std::max(weighted_logit(band.inside_rate), 0.1);
+          sb.outside = std::min(weighted_logit(band.outside_rate), -0.1);
+          banded = BandAdapter(candidate, *w, *bias, sb);
+        } else {
+          banded = bias.status();
+        }
+        if (banded.ok()) {
+          candidate = std::move(*banded);
+          report.operating_point_note = "operating point: clean-score band (" + std::to_string(band.lo) + ", " +
+                                        std::to_string(band.hi) + "), expected accuracy " + std::to_string(band.accuracy_after) +
+                                        " at F1 " + std::to_string(band.f1_after);
+        } else {
+          report.operating_point_note = "operating point band skipped: " + banded.status().message();
+        }
+      } else if (choice.offset != 0) {
         Result<std::vector<float>> w = HeadDirection(model, view);
         Result<AdapterVersion> shifted = w.ok() ? ShiftLogits(candidate, *w, choice.offset) : Result<AdapterVersion>(w.status());
         if (shifted.ok()) {
@@ -376,7 +438,9 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       gate.candidate_positive_rate = report.candidate_positive_rate;
       gate.current_positive_rate = report.current_positive_rate;
       gate.expected_positive_rate = report.expected_positive_rate;
-      if (diag.kind == ShiftKind::kCovariate && finite) {
+      // Moments are the target of a covariate heal the labels did not overrule; a labels-only heal
+      // answers to the held-out labels instead.
+      if (diag.kind == ShiftKind::kCovariate && finite && !labels_only) {
         gate.candidate_moment_distance = MomentDistance(out_c, clean_mean, clean_var);
         gate.current_moment_distance = MomentDistance(out_p, clean_mean, clean_var);
       }

@@ -67,7 +67,7 @@ struct HealReport {
   int trusted_rules = 0, distrusted_rules = 0;
   size_t labelled_rows = 0;
   double logit_offset = 0;            // δ added to every logit by the operating-point step (0: none)
-  std::string operating_point_note;   // why the operating-point step was skipped, if it was
+  std::string operating_point_note;   // the band the operating-point step flagged, or why it was skipped
   double duration_ms = 0;
   // Multi-class heals: classes, and the predicted-class distribution's total variation from the
   // clean one for candidate and parent.

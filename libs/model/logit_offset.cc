@@ -38,6 +38,23 @@ Result<std::vector<float>> HeadDirection(const HealableModel& model, BatchView p
   }
 }
 
+Result<double> HeadBias(const HealableModel& model, BatchView probe) {
+  Result<std::vector<float>> w = HeadDirection(model, probe);
+  if (!w.ok()) return w.status();
+  if (probe.rows == 0 || probe.cols != model.input_dims()) {
+    return Status::InvalidArgument("head bias: need probe rows of " + std::to_string(model.input_dims()) + " features");
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    const HealableModel::Parts& parts = model.parts();
+    torch::Tensor y = parts.Backbone(BatchTensor(probe));
+    torch::Tensor wt = torch::from_blob(w->data(), {static_cast<int64_t>(w->size())}, torch::kFloat32);
+    return (parts.HeadLogit(y) - y.matmul(wt)).mean().item<double>();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("head bias: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+}
+
 Result<AdapterVersion> ShiftLogits(const AdapterVersion& adapter, const std::vector<float>& w, double delta) {
   const AdapterLayout layout(adapter.dims);
   if (adapter.weights.size() != layout.total || w.size() != adapter.dims.width) {

@@ -12,7 +12,7 @@ BOOST_AUTO_TEST_CASE(DefaultsMatchTheDesign) {
   BOOST_TEST(p.rollback_f1_drop == 0.08);
   BOOST_TEST(p.rollback_accuracy_drop == 0.10);
   BOOST_TEST(p.rollback_window == 5);
-  BOOST_TEST(p.ToMap().at("operating_point") == "none");
+  BOOST_TEST(p.ToMap().at("operating_point") == "expected_accuracy_at_f1");
   BOOST_TEST(p.Validate().ok());
 }
 

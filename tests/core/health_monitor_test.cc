@@ -132,3 +132,47 @@ BOOST_AUTO_TEST_CASE(PairedModeWaitsForAFullWindowAndSkipsUndefinedF1) {
   monitor.SetBaseline(0.30, 0.0);  // a fixed baseline ends paired mode and clears the window
   BOOST_CHECK(monitor.Check() == HealthVerdict::kInsufficientData);
 }
+
+BOOST_AUTO_TEST_CASE(PooledModeJudgesSummedCountsNotTheMeanOfBatchF1s) {
+  // The version flags sparingly: it catches all 3 positives of the first batch and misses the one
+  // positive of each of the next four (per-batch F1 1, 0, 0, 0, 0: mean 0.2). Version 0 scores
+  // F1 0.5 on every batch. Summed, the version caught 3 of 7 with no false positive (F1 0.6).
+  reflex::Confusion first{3, 0, 97, 0}, later{0, 0, 99, 1};
+  reflex::Confusion ref_first{1, 0, 97, 2}, ref_later{1, 2, 97, 0};
+  HealthMonitor mean_of_f1s;
+  mean_of_f1s.ObserveAgainst(first.accuracy(), first.f1(), ref_first.accuracy(), ref_first.f1());
+  for (int i = 0; i < 4; ++i) mean_of_f1s.ObserveAgainst(later.accuracy(), later.f1(), ref_later.accuracy(), ref_later.f1());
+  BOOST_CHECK(mean_of_f1s.Check() == HealthVerdict::kDegraded);
+  HealthMonitor pooled;
+  pooled.ObserveCountsAgainst(first, ref_first);
+  for (int i = 0; i < 4; ++i) pooled.ObserveCountsAgainst(later, ref_later);
+  BOOST_TEST(pooled.mean_f1() == 0.6, boost::test_tools::tolerance(1e-12));
+  BOOST_CHECK(pooled.Check() == HealthVerdict::kHealthy);
+  BOOST_TEST(Contains(pooled.Explain(), "f1 0.600 over 5 batches' rows is within 0.080 of baseline 0.500"), pooled.Explain());
+  // The window slides: four more batches where the version misses everything version 0 catches.
+  reflex::Confusion missed{0, 0, 98, 2}, caught{2, 0, 98, 0};
+  for (int i = 0; i < 4; ++i) pooled.ObserveCountsAgainst(missed, caught);
+  BOOST_CHECK(pooled.Check() == HealthVerdict::kDegraded);
+  BOOST_TEST(Contains(pooled.Explain(), "below baseline"), pooled.Explain());
+}
+
+BOOST_AUTO_TEST_CASE(HealthRollbackGoesToTheMostAccuratePostHealVersionThatPassesOnItsOwnRows) {
+  // Confusion{tp, fp, tn, fn}. Version 0 on every record's rows: F1 0.5, accuracy 0.75.
+  const reflex::Confusion reference{20, 30, 100, 10};
+  std::map<uint64_t, reflex::ServedRecord> records;
+  records[1] = {{15, 20, 110, 15}, reference};  // F1 0.46, accuracy 0.78: passes
+  records[2] = {{14, 8, 122, 16}, reference};   // F1 0.54, accuracy 0.85: passes, more accurate
+  records[3] = {{5, 0, 130, 25}, reference};    // F1 0.29, accuracy 0.84: F1 more than 0.08 below, fails
+  records[4] = {{1, 0, 9, 0}, {1, 0, 9, 0}};    // perfect but only 10 rows
+  const reflex::HealthConfig config;
+  BOOST_TEST(reflex::HealthyRollbackTarget(records, 3, 100, config) == 2u);
+  // The version being rolled back is never its own target.
+  BOOST_TEST(reflex::HealthyRollbackTarget(records, 2, 100, config) == 1u);
+  // Enough rows is part of passing.
+  BOOST_TEST(reflex::HealthyRollbackTarget(records, 3, 5, config) == 4u);
+  // None passes: the deployed model.
+  records.erase(1);
+  records.erase(2);
+  BOOST_TEST(reflex::HealthyRollbackTarget(records, 3, 100, config) == 0u);
+  BOOST_TEST(reflex::HealthyRollbackTarget({}, 0, 100, config) == 0u);
+}

@@ -10,6 +10,7 @@
 #include "core/adapter_version.h"
 #include "model/healable_model.h"
 #include "model/logit_offset.h"
+#include "model/score_band.h"
 #include "synthetic_data.h"
 
 namespace reflex {
@@ -98,6 +99,73 @@ BOOST_AUTO_TEST_CASE(BadShiftsAreRefusedWithTheReason) {
   auto narrow = ShiftLogits(base, std::vector<float>(3, 1.0f), 1.0);
   BOOST_TEST(!narrow.ok());
   BOOST_TEST(narrow.status().message().find("do not fit width") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(BandAdapterFlagsExactlyTheRowsWhoseCleanScoreIsInTheBand) {
+  auto model = Model();
+  const uint64_t fingerprint = model->FrozenFingerprint();
+  testing::Data probe = MakeData(400, 7);
+  auto w = HeadDirection(*model, probe.view());
+  BOOST_REQUIRE(w.ok());
+  // The clean score: the head on the backbone's output with an all-zero adapter (y = x).
+  AdapterVersion identity = model->initial_adapter();
+  std::fill(identity.weights.begin(), identity.weights.end(), 0.0f);
+  identity.Seal();
+  auto clean = model->Score(identity, probe.view());
+  BOOST_REQUIRE(clean.ok());
+  std::vector<double> scores(probe.n);
+  for (size_t i = 0; i < probe.n; ++i) scores[i] = Logit((*clean)[i]);
+  std::vector<double> sorted = scores;
+  std::sort(sorted.begin(), sorted.end());
+  ScoreBand band;
+  band.score_min = sorted.front();
+  band.score_max = sorted.back();
+  band.lo = sorted[probe.n / 3];
+  band.hi = sorted[2 * probe.n / 3];
+  band.inside = 0.4;
+  band.outside = -1.5;
+  auto bias = HeadBias(*model, probe.view());
+  BOOST_REQUIRE_MESSAGE(bias.ok(), bias.status().ToString());
+  auto banded = BandAdapter(model->initial_adapter(), *w, *bias, band);
+  BOOST_REQUIRE_MESSAGE(banded.ok(), banded.status().ToString());
+  BOOST_TEST(banded->Verify().ok());
+  auto after = model->Score(*banded, probe.view());
+  BOOST_REQUIRE(after.ok());
+  size_t wrong = 0, near_edge = 0;
+  const double margin = 0.05 * (band.hi - band.lo);
+  for (size_t i = 0; i < probe.n; ++i) {
+    if (std::fabs(scores[i] - band.lo) < margin || std::fabs(scores[i] - band.hi) < margin) { ++near_edge; continue; }
+    const bool inside = scores[i] > band.lo && scores[i] < band.hi;
+    const double z = Logit((*after)[i]);
+    if (inside != (z > 0)) ++wrong;
+    BOOST_TEST(std::fabs(z - (inside ? band.inside : band.outside)) < 0.1, "row " << i << " logit " << z);
+  }
+  BOOST_TEST(wrong == 0u);
+  BOOST_TEST(near_edge < probe.n / 4);
+  BOOST_TEST(model->FrozenFingerprint() == fingerprint);
+}
+
+BOOST_AUTO_TEST_CASE(BadBandsAreRefusedWithTheReason) {
+  auto model = Model();
+  testing::Data probe = MakeData(20, 8);
+  auto w = HeadDirection(*model, probe.view());
+  BOOST_REQUIRE(w.ok());
+  ScoreBand every;
+  every.lo = -INFINITY;
+  every.hi = INFINITY;
+  auto all = BandAdapter(model->initial_adapter(), *w, 0.0, every);
+  BOOST_TEST(!all.ok());
+  BOOST_TEST(all.status().message().find("both edges are infinite") != std::string::npos);
+  ScoreBand inverted;
+  inverted.lo = 1.0;
+  inverted.hi = -1.0;
+  BOOST_TEST(!BandAdapter(model->initial_adapter(), *w, 0.0, inverted).ok());
+  ScoreBand fine;
+  fine.lo = -1.0;
+  fine.hi = 1.0;
+  auto narrow = BandAdapter(model->initial_adapter(), std::vector<float>(3, 1.0f), 0.0, fine);
+  BOOST_TEST(!narrow.ok());
+  BOOST_TEST(narrow.status().message().find("does not fit width") != std::string::npos);
 }
 
 }  // namespace reflex

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <deque>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -45,6 +46,9 @@ struct HealedArm {
   };
   std::deque<LabelledRow> label_memory;
   HealthMonitor health;
+  // What each post-heal version did on the labelled rows it served, beside version 0 on the same
+  // rows: the record a health rollback chooses its target by.
+  std::map<uint64_t, ServedRecord> served;
   int cooldown = 0;
   int quiet_batches = 0;
   double last_labelled_accuracy = -1;  // of the most recent labelled batch, by the version that scored it
@@ -244,7 +248,12 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
             arm.last_labelled_accuracy = c.accuracy();
             // Health compares the healed version with version 0 on the same labelled rows.
             if (arm.episode_open && due.version_at_scoring != 0) {
-              arm.health.ObserveAgainst(c.accuracy(), c.f1(), c0.accuracy(), c0.f1());
+              arm.health.ObserveCountsAgainst(c, c0);
+            }
+            if (due.version_at_scoring != 0) {
+              ServedRecord& record = arm.served[due.version_at_scoring];
+              record.served.Merge(c);
+              record.reference.Merge(c0);
             }
           }
           pending.pop_front();
@@ -283,15 +292,24 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       // Rollbacks first: health (labels) or drift gone (both arms).
       if (arm.uses_labels && arm.episode_open && arm.health.Check() == HealthVerdict::kDegraded) {
         uint64_t from = arm.current.version;
-        // The reference is version 0 on the same rows, so degraded means healing did worse
-        // than not healing: go back to version 0.
-        const uint64_t target = 0;
+        // Degraded means this version did worse than version 0 on the same rows. Go back to the
+        // best post-heal version whose own served record passes the same test (most accurate
+        // among those with enough labelled rows), else to version 0.
+        const uint64_t target = HealthyRollbackTarget(arm.served, from, kMinLabelledRows, health_config);
         arm.current = arm.registry->Get(target)->adapter;
         arm.compiled = *model->Compile(arm.current);
         arm.summary.rollbacks++;
         arm.cooldown = opt.policy.rollback_window;
-        arm.episode_open = false;
-        const std::string why = "health: " + arm.health.Explain();
+        arm.episode_open = target != 0;  // a post-heal version stays under watch
+        std::string why = "health: " + arm.health.Explain();
+        if (target != 0) {
+          const ServedRecord& record = arm.served.at(target);
+          why += "; back to v" + std::to_string(target) + ", the most accurate post-heal version that passes on the rows it served (" +
+                 Fmt(record.served.accuracy()) + " accuracy, F1 " + Fmt(record.served.f1()) + " over " +
+                 std::to_string(record.served.total()) + " rows)";
+        } else {
+          why += "; back to v0: no post-heal version passes on the rows it served";
+        }
         arm.health.Reset();
         shown.action = "rollback v" + std::to_string(target);
         result.events.push_back({b, arm.name, "rollback", target, from, why, {}});
