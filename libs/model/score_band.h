@@ -9,7 +9,7 @@
 //   logit = s + g (t0 + t1) - t2 / e + outside - m  ≈  inside in the band, outside elsewhere,
 // with g = (inside - outside) / 2,
 // with W2 columns along w/|w|² so each unit moves only the logit. t2 cancels the residual path's
-// own score (e small enough that tanh is linear to 0.2% over twice the scores' range around m);
+// own score (e small enough that tanh is linear to 0.4% over twice the scores' range around m);
 // k makes each edge 2% of the band wide. The other hidden units are zero, scale is 1, and an
 // infinite edge is a unit held at +1. Nothing of the previous adapter is kept: the band replaces
 // it, and the validation gate judges the result like any candidate.
