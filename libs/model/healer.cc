@@ -381,7 +381,7 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       const bool threshold_meets = choice.f1_after >= choice.reference_f1 && choice.rows > 0;
       if (band.ok && (!threshold_meets || band.accuracy_after > choice.accuracy_after)) {
         Result<std::vector<float>> w = HeadDirection(model, view);
-        Result<double> bias = w.ok() ? HeadBias(model, view) : Result<double>(w.status());
+        Result<double> bias = w.ok() ? HeadBias(model, view, *w) : Result<double>(w.status());
         Result<AdapterVersion> banded = Status::Internal("unset");
         if (bias.ok()) {
           const auto [lo_it, hi_it] = std::minmax_element(scores.begin(), scores.end());

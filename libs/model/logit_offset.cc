@@ -38,9 +38,8 @@ Result<std::vector<float>> HeadDirection(const HealableModel& model, BatchView p
   }
 }
 
-Result<double> HeadBias(const HealableModel& model, BatchView probe) {
-  Result<std::vector<float>> w = HeadDirection(model, probe);
-  if (!w.ok()) return w.status();
+Result<double> HeadBias(const HealableModel& model, BatchView probe, const std::vector<float>& w) {
+  if (w.size() != model.adapter_dims().width) return Status::InvalidArgument("head bias: head direction does not fit the model's width");
   if (probe.rows == 0 || probe.cols != model.input_dims()) {
     return Status::InvalidArgument("head bias: need probe rows of " + std::to_string(model.input_dims()) + " features");
   }
@@ -48,7 +47,7 @@ Result<double> HeadBias(const HealableModel& model, BatchView probe) {
     torch::NoGradGuard no_grad;
     const HealableModel::Parts& parts = model.parts();
     torch::Tensor y = parts.Backbone(BatchTensor(probe));
-    torch::Tensor wt = torch::from_blob(w->data(), {static_cast<int64_t>(w->size())}, torch::kFloat32);
+    torch::Tensor wt = torch::from_blob(const_cast<float*>(w.data()), {static_cast<int64_t>(w.size())}, torch::kFloat32);
     return (parts.HeadLogit(y) - y.matmul(wt)).mean().item<double>();
   } catch (const std::exception& e) {
     return Status::Internal(std::string("head bias: LibTorch failed: ") + std::string(e.what()).substr(0, 300));

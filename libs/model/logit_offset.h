@@ -25,9 +25,10 @@ namespace reflex {
 // `probe` rows (backbone inputs) are used to check that the head is affine.
 Result<std::vector<float>> HeadDirection(const HealableModel& model, BatchView probe);
 
-// The head's bias c: logit(y) = w·y + c. Measured on `probe` rows (the mean of logit - w·y over
-// the backbone's outputs), so it holds for TorchScript heads as well as the built-in one.
-Result<double> HeadBias(const HealableModel& model, BatchView probe);
+// The head's bias c: logit(y) = w·y + c, given its direction w (HeadDirection). Measured on
+// `probe` rows (the mean of logit - w·y over the backbone's outputs), so it holds for TorchScript
+// heads as well as the built-in one.
+Result<double> HeadBias(const HealableModel& model, BatchView probe, const std::vector<float>& head_direction);
 
 // `adapter` with b2 += δ·w/|w|², Seal()ed again (same version, parent and epoch).
 // InvalidArgument: adapter does not fit the model, δ not finite, or |w| = 0.

@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(BandAdapterFlagsExactlyTheRowsWhoseCleanScoreIsInTheBand) {
   band.hi = sorted[2 * probe.n / 3];
   band.inside = 0.4;
   band.outside = -1.5;
-  auto bias = HeadBias(*model, probe.view());
+  auto bias = HeadBias(*model, probe.view(), *w);
   BOOST_REQUIRE_MESSAGE(bias.ok(), bias.status().ToString());
   auto banded = BandAdapter(model->initial_adapter(), *w, *bias, band);
   BOOST_REQUIRE_MESSAGE(banded.ok(), banded.status().ToString());
