@@ -96,9 +96,6 @@ void HealthMonitor::ObserveAgainst(double accuracy, double f1, double reference_
   if (!paired_ || pooled_) {
     Reset();
     paired_ = true;
-    has_baseline_ = false;
-    accuracy_.clear();
-    f1_.clear();
   }
   if (std::isfinite(accuracy) && std::isfinite(reference_accuracy)) {
     PushWindowed(&accuracy_, accuracy, config_.window);

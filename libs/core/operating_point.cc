@@ -22,6 +22,17 @@ double OffsetFlaggingTop(const std::vector<std::pair<float, Second>>& rows, size
   return -0.5 * (static_cast<double>(rows[k - 1].first) + rows[k].first);
 }
 
+// Accuracy and F1 of flagging `flagged` rows whose probabilities sum to `tp`, among `total` rows
+// whose probabilities sum to `positives`: expected counts, as the expected choices use them.
+struct ExpectedCounts {
+  double total, positives;
+  double Accuracy(double flagged, double tp) const { return (total - (flagged - tp) - (positives - tp)) / total; }
+  double F1(double flagged, double tp) const {
+    const double denom = flagged + positives;
+    return denom > 0 ? 2 * tp / denom : 0.0;
+  }
+};
+
 }  // namespace
 
 const char* OperatingPointName(OperatingPoint rule) {
@@ -258,20 +269,15 @@ LogitOffsetChoice ChooseExpectedLogitOffset(const float* logits, const int8_t* l
   }
   if (!fit.ok || !(fit.coef[1] > 0) || rows.empty()) return choice;
   std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
-  const double total = static_cast<double>(rows.size());
-  auto accuracy = [&](double flagged, double tp) { return (total - (flagged - tp) - (positives - tp)) / total; };
-  auto f1 = [&](double flagged, double tp) {
-    const double denom = flagged + positives;
-    return denom > 0 ? 2 * tp / denom : 0.0;
-  };
+  const ExpectedCounts counts{static_cast<double>(rows.size()), positives};
   double tp0 = 0;
   size_t flagged0 = 0;
   for (const auto& [z, p] : rows) {
     if (z > 0) { ++flagged0; tp0 += p; }
   }
-  choice.accuracy_before = choice.accuracy_after = accuracy(flagged0, tp0);
-  choice.f1_before = choice.f1_after = f1(flagged0, tp0);
-  choice.reference_f1 = (reference_flagged ? f1(ref_flagged, ref_tp) : choice.f1_before) - f1_tolerance;
+  choice.accuracy_before = choice.accuracy_after = counts.Accuracy(flagged0, tp0);
+  choice.f1_before = choice.f1_after = counts.F1(flagged0, tp0);
+  choice.reference_f1 = (reference_flagged ? counts.F1(ref_flagged, ref_tp) : choice.f1_before) - f1_tolerance;
   bool found = false;
   LogitOffsetChoice fallback = choice;
   fallback.f1_after = -1;
@@ -280,7 +286,7 @@ LogitOffsetChoice ChooseExpectedLogitOffset(const float* logits, const int8_t* l
     if (k > 0) tp += rows[k - 1].second;
     if (k > 0 && k < rows.size() && rows[k - 1].first == rows[k].first) continue;
     const double offset = OffsetFlaggingTop(rows, k);
-    const double acc = accuracy(k, tp), f = f1(k, tp);
+    const double acc = counts.Accuracy(k, tp), f = counts.F1(k, tp);
     if (f > fallback.f1_after) {
       fallback.offset = offset;
       fallback.accuracy_after = acc;
@@ -323,13 +329,8 @@ ScoreBandChoice ChooseExpectedScoreBand(const float* scores, const int8_t* label
   // The peak must lie strictly inside the scores' range, else the bands are thresholds.
   const double vertex = fit.center + fit.scale * (-fit.coef[1] / (2 * fit.coef[2]));
   if (!(vertex > rows.front().score && vertex < rows.back().score)) return choice;
-  const double total = static_cast<double>(rows.size());
-  auto accuracy = [&](double flagged, double tp) { return (total - (flagged - tp) - (positives - tp)) / total; };
-  auto f1 = [&](double flagged, double tp) {
-    const double denom = flagged + positives;
-    return denom > 0 ? 2 * tp / denom : 0.0;
-  };
-  choice.reference_f1 = f1(ref_flagged, ref_tp) - f1_tolerance;
+  const ExpectedCounts counts{static_cast<double>(rows.size()), positives};
+  choice.reference_f1 = counts.F1(ref_flagged, ref_tp) - f1_tolerance;
   // The probability is a concave function of the score passed through a sigmoid, so the rows in
   // order of probability grow one band [a, b) of the sorted scores outward: at each step take the
   // more probable of the two neighbours. Rows with equal scores go in together.
@@ -358,7 +359,7 @@ ScoreBandChoice ChooseExpectedScoreBand(const float* scores, const int8_t* label
       while (a > 0 && rows[a - 1].score == s) tp += rows[--a].p;
     }
     if (b - a == rows.size()) break;  // flagging every row is not a band
-    const double acc = accuracy(static_cast<double>(b - a), tp), f = f1(static_cast<double>(b - a), tp);
+    const double acc = counts.Accuracy(static_cast<double>(b - a), tp), f = counts.F1(static_cast<double>(b - a), tp);
     if (f < choice.reference_f1) continue;
     if (!choice.ok || acc > choice.accuracy_after) {
       choice.ok = true;
@@ -366,7 +367,7 @@ ScoreBandChoice ChooseExpectedScoreBand(const float* scores, const int8_t* label
       choice.accuracy_after = acc;
       choice.f1_after = f;
       choice.inside_rate = tp / static_cast<double>(b - a);
-      choice.outside_rate = (positives - tp) / (total - static_cast<double>(b - a));
+      choice.outside_rate = (positives - tp) / (counts.total - static_cast<double>(b - a));
     }
   }
   return choice;

@@ -368,16 +368,18 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       // The band alternative: on the clean score (the head on the backbone's output, no
       // adapter), the rows in a band, when the calibrated probability peaks inside the range and
       // the band's expected accuracy beats the threshold's at the same F1 floor.
-      std::vector<float> scores(job.n_rows);
-      {
-        torch::NoGradGuard no_grad;
-        torch::Tensor s = parts.HeadLogit(r.hidden).contiguous();
-        std::memcpy(scores.data(), s.data_ptr<float>(), sizeof(float) * job.n_rows);
+      std::vector<float> scores;
+      ScoreBandChoice band;
+      if (policy.operating_point == OperatingPoint::kExpectedAccuracyAtF1) {
+        scores.resize(job.n_rows);
+        {
+          torch::NoGradGuard no_grad;
+          torch::Tensor s = parts.HeadLogit(r.hidden).contiguous();
+          std::memcpy(scores.data(), s.data_ptr<float>(), sizeof(float) * job.n_rows);
+        }
+        band = ChooseExpectedScoreBand(scores.data(), train_labels.data(), job.n_rows, anchor_flagged.data(),
+                                       policy.operating_f1_tolerance);
       }
-      const ScoreBandChoice band = policy.operating_point == OperatingPoint::kExpectedAccuracyAtF1
-                                       ? ChooseExpectedScoreBand(scores.data(), train_labels.data(), job.n_rows,
-                                                                 anchor_flagged.data(), policy.operating_f1_tolerance)
-                                       : ScoreBandChoice{};
       const bool threshold_meets = choice.f1_after >= choice.reference_f1 && choice.rows > 0;
       if (band.ok && (!threshold_meets || band.accuracy_after > choice.accuracy_after)) {
         Result<std::vector<float>> w = HeadDirection(model, view);
