@@ -249,9 +249,9 @@ PlattFit FitPlatt(const float* logits, const int8_t* labels, size_t n, int degre
 }
 
 LogitOffsetChoice ChooseExpectedLogitOffset(const float* logits, const int8_t* labels, size_t n,
-                                            const uint8_t* reference_flagged, double f1_tolerance) {
+                                            const uint8_t* reference_flagged, double f1_tolerance, int degree) {
   LogitOffsetChoice choice;
-  const PlattFit fit = FitPlatt(logits, labels, n, 2);
+  const PlattFit fit = FitPlatt(logits, labels, n, degree);
   for (size_t i = 0; i < n; ++i) choice.rows += (labels[i] == 0 || labels[i] == 1) && std::isfinite(logits[i]);
   // Every finite row with its probability, sorted by logit from the highest.
   std::vector<std::pair<float, double>> rows;

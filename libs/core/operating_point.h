@@ -72,9 +72,10 @@ PlattFit FitPlatt(const float* logits, const int8_t* labels, size_t n, int degre
 // curve is smooth and the choice does not chase the noise of a few hundred labels. The reference
 // is the expected F1 of `reference_flagged` (the rows version 0 flags) minus `f1_tolerance`.
 // When the fit fails or its slope is not positive (the logits do not rank the labels), the choice
-// is δ = 0. Figures in the result are expected values over the n rows.
+// is δ = 0. Figures in the result are expected values over the n rows. `degree` is FitPlatt's:
+// 2 by default, 1 where the drift is known to move the log odds by a constant (a label shift).
 LogitOffsetChoice ChooseExpectedLogitOffset(const float* logits, const int8_t* labels, size_t n,
-                                            const uint8_t* reference_flagged, double f1_tolerance);
+                                            const uint8_t* reference_flagged, double f1_tolerance, int degree = 2);
 
 // The same choice over bands of a score instead of thresholds. When the calibrated probability
 // peaks inside the scores' range (quadratic Platt fit with c2 < 0 and its vertex inside), the

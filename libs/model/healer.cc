@@ -253,11 +253,18 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
         }
       }
     }
+    // A labelled heal under a diagnosed label shift: the class-conditional distributions did not
+    // move, so version 0's ranking of rows is still the one to keep; only where it cuts has moved.
+    // Rather than distil the prior-corrected posterior (which assumes version 0 is calibrated on
+    // the new data, and it need not be: on `prior` its logits are about twice too steep) and then
+    // keep that target's cut, the candidate is version 0 exactly, and the operating point below
+    // places the cut from the labels. No gradient step: there is nothing to learn but the cut.
+    const bool prior_cut = labelled && diag.kind == ShiftKind::kLabel && policy.operating_point != OperatingPoint::kNone;
     // With labels, a closed-form target is used only when the labels confirm it.
     const bool target_confirmed = !labelled || diag.kind == ShiftKind::kLabel || diag.alignment_verified;
-    const double w_distill = target_confirmed ? policy.w_distill : 0.0;
+    const double w_distill = target_confirmed && !prior_cut ? policy.w_distill : 0.0;
     const bool distill = (target_prob.defined() || target_logit.defined()) && w_distill > 0;
-    const int steps = distill ? policy.distill_steps : policy.steps;
+    const int steps = prior_cut ? 0 : distill ? policy.distill_steps : policy.steps;
     const double lr = distill ? policy.distill_lr : policy.lr;
 
     // Optimise the adapter only.
@@ -272,10 +279,11 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     // rather than from the parent: its few gradient steps on a few hundred labels are noise as much
     // as signal, and over a chain of heals that noise accumulates in the ranking. The operating
     // point below then places the threshold. The parent is still recorded as the parent.
-    const bool labels_only = labelled && !distill && policy.operating_point != OperatingPoint::kNone;
-    const AdapterTensors& start = labels_only ? anchor : parent;
+    const bool labels_only = labelled && !distill && !prior_cut && policy.operating_point != OperatingPoint::kNone;
+    const bool from_anchor = labels_only || prior_cut;
+    const AdapterTensors& start = from_anchor ? anchor : parent;
     const AdapterTensors start_d{on(start.w1), on(start.b1), on(start.w2), on(start.b2), on(start.scale)};
-    AdapterTensors adapter = ToTensors(labels_only ? model.initial_adapter() : job.base, false);
+    AdapterTensors adapter = ToTensors(from_anchor ? model.initial_adapter() : job.base, false);
     for (torch::Tensor* t : {&adapter.w1, &adapter.b1, &adapter.w2, &adapter.b2, &adapter.scale}) {
       *t = t->to(device).detach().requires_grad_(true);
     }
@@ -338,11 +346,11 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
 
     AdapterVersion candidate = SealCandidate(job, adapter, &finite);
 
-    // Operating point (labels-only heals): one offset on every logit, chosen with the labelled
-    // training rows only, so the holdout that gates the candidate stays unseen. A heal whose
-    // closed-form target the labels confirmed (realignment, prior correction) rebuilds the clean
-    // model's decision, threshold included, and keeps it.
-    if (labels_only && finite) {
+    // Operating point (labels-only and labelled label-shift heals): one offset on every logit,
+    // chosen with the labelled training rows only, so the holdout that gates the candidate stays
+    // unseen. A heal whose closed-form target the labels confirmed (realignment) rebuilds the
+    // clean model's decision, threshold included, and keeps it.
+    if ((labels_only || prior_cut) && finite) {
       std::vector<float> train_logits(job.n_rows);
       std::vector<int8_t> train_labels(job.n_rows, -1);
       {
@@ -359,10 +367,12 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       }
       std::vector<uint8_t> anchor_flagged(job.n_rows);
       for (size_t i = 0; i < job.n_rows; ++i) anchor_flagged[i] = anchor_probs[i] > 0.5f;
+      // A label shift moves every row's log odds by one constant, so its calibration is Platt's
+      // degree 1; the quadratic term is for drifts that leave the positives in a band.
       const LogitOffsetChoice choice =
           policy.operating_point == OperatingPoint::kExpectedAccuracyAtF1
               ? ChooseExpectedLogitOffset(train_logits.data(), train_labels.data(), job.n_rows, anchor_flagged.data(),
-                                          policy.operating_f1_tolerance)
+                                          policy.operating_f1_tolerance, prior_cut ? 1 : 2)
               : ChooseLogitOffset(train_logits.data(), train_labels.data(), job.n_rows, policy.operating_point,
                                   anchor.f1() - policy.operating_f1_tolerance);
       // The band alternative: on the clean score (the head on the backbone's output, no
@@ -370,7 +380,8 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       // the band's expected accuracy beats the threshold's at the same F1 floor.
       std::vector<float> scores;
       ScoreBandChoice band;
-      if (policy.operating_point == OperatingPoint::kExpectedAccuracyAtF1) {
+      // Not under a label shift: there the ranking is right and only the cut moved.
+      if (policy.operating_point == OperatingPoint::kExpectedAccuracyAtF1 && labels_only) {
         scores.resize(job.n_rows);
         {
           torch::NoGradGuard no_grad;

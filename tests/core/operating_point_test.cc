@@ -185,6 +185,21 @@ BOOST_AUTO_TEST_CASE(ExpectedChoiceGivesUpAtMostTheToleranceOfTheReferenceF1) {
   BOOST_TEST(loose.f1_after < loose.reference_f1 + 0.01);
 }
 
+BOOST_AUTO_TEST_CASE(DegreeOneExpectedChoiceCutsWhereTheCalibratedProbabilityCrossesHalf) {
+  // A label shift on an over-confident model: the true log odds are 0.5 z + 1, so the accuracy-
+  // optimal cut is z > -2, an offset of +2. The reference F1 is low enough not to bind.
+  auto truth = [](double z) { return Sigmoid(0.5 * z + 1.0); };
+  std::vector<float> logits;
+  std::vector<int8_t> labels;
+  Draw(8000, truth, &logits, &labels);
+  std::vector<uint8_t> reference(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) reference[i] = logits[i] > 3.0f;
+  LogitOffsetChoice c = reflex::ChooseExpectedLogitOffset(logits.data(), labels.data(), logits.size(), reference.data(), 0.03, 1);
+  BOOST_TEST_MESSAGE("offset " << c.offset << ", expected accuracy " << c.accuracy_after << " at F1 " << c.f1_after);
+  BOOST_TEST(std::fabs(c.offset - 2.0) < 0.3);
+  BOOST_TEST(c.accuracy_after > c.accuracy_before);
+}
+
 BOOST_AUTO_TEST_CASE(ExpectedChoiceKeepsTheThresholdWhenLogitsDoNotRankTheLabels) {
   // Labels that fall as the logit rises: moving the threshold on these logits would be blind.
   auto inverted = [](double z) { return Sigmoid(-1.0 - 0.8 * z); };

@@ -247,6 +247,38 @@ BOOST_AUTO_TEST_CASE(LabelFreeHealRealignsARecalibratedFeature) {
   BOOST_TEST(healed_accuracy > drifted_accuracy + 0.1);
 }
 
+BOOST_AUTO_TEST_CASE(LabelledLabelShiftHealKeepsVersionZerosRankingAndMovesOnlyTheCut) {
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  const AdapterVersion& v0 = model.initial_adapter();
+  Data window = MakeData(800, 7, 0.7);  // positives 0.3 -> 0.7; each class's features unchanged
+  Data later = MakeData(2000, 8, 0.7);
+  HealJob job = LabelledJob(window, v0, 1);
+  auto outcome = Heal(model, w.calibration, job);
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  const HealReport& report = outcome->report;
+  BOOST_TEST_MESSAGE("diagnosis: " << report.diagnosis.explanation << "; reason: " << report.reason
+                                   << "; offset " << report.logit_offset);
+  BOOST_REQUIRE(std::string(ShiftKindName(report.diagnosis.kind)) == ShiftKindName(ShiftKind::kLabel));
+  BOOST_REQUIRE_MESSAGE(outcome->candidate.has_value(), report.reason);
+  BOOST_TEST(report.steps_run == 0);  // nothing to learn but the cut
+  BOOST_TEST(report.logit_offset > 0.0);  // more positives: the cut moves down
+  // Every logit moved by the same offset: version 0's ranking, exactly.
+  auto before = model.Score(v0, later.view());
+  auto after = model.Score(*outcome->candidate, later.view());
+  BOOST_REQUIRE(before.ok() && after.ok());
+  size_t compared = 0;
+  for (size_t i = 0; i < later.n; ++i) {
+    const double p0 = (*before)[i], p1 = (*after)[i];
+    if (p0 < 1e-4 || p0 > 1 - 1e-4 || p1 < 1e-4 || p1 > 1 - 1e-4) continue;  // saturated in float
+    const double moved = std::log(p1 / (1 - p1)) - std::log(p0 / (1 - p0));
+    BOOST_TEST(std::fabs(moved - report.logit_offset) < 0.02, "row " << i << " moved " << moved);
+    ++compared;
+  }
+  BOOST_TEST(compared > later.n / 2);
+  BOOST_TEST(Accuracy(model, *outcome->candidate, later) >= Accuracy(model, v0, later));
+}
+
 BOOST_AUTO_TEST_CASE(BadJobIsAnErrorNotACrash) {
   const Trained& w = World();
   Data drifted = Drift(MakeData(50, 7));

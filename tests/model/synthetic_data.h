@@ -20,10 +20,11 @@ struct Data {
   BatchView view() const { return {rows.data(), n, kDims}; }
 };
 
-inline Data MakeData(size_t n, uint64_t seed) {
+// `prior`: the fraction of positives (0.3 unless a test moves it: a label shift).
+inline Data MakeData(size_t n, uint64_t seed, double prior = 0.3) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::bernoulli_distribution positive(0.3);
+  std::bernoulli_distribution positive(prior);
   Data d;
   d.n = n;
   d.rows.resize(n * kDims);
