@@ -50,7 +50,7 @@ struct HealPolicy {
   double w_proximal = 0.01;      // L2 toward the parent adapter
   double w_diversity = 0.0;      // multi-class: KL(mean prediction || clean predicted class distribution)
 
-  // --- Operating point (labels-only heals; core/operating_point.h) ---
+  // --- Operating point (labels-only and labelled label-shift heals; core/operating_point.h) ---
   // A labelled heal with no closed-form target the labels confirm re-fits from version 0 and then
   // moves every logit by one offset: expected_accuracy_at_f1 takes the most accurate threshold
   // whose expected F1 (calibrated on the labelled training rows, never the holdout) is at most
@@ -58,7 +58,9 @@ struct HealPolicy {
   // probability peaks inside the clean score's range and that is more accurate at the same F1
   // floor, flags a band of the clean score instead (model/score_band.h); accuracy_at_f1 takes
   // thresholds on raw counts; none keeps the threshold the gradient steps left (and heals from the
-  // parent).
+  // parent). A labelled heal under a diagnosed label shift takes version 0 itself and lets the same
+  // rule place its cut (Platt degree 1, no band, no gradient step); with none it distils the
+  // prior-corrected posteriors instead.
   OperatingPoint operating_point = OperatingPoint::kExpectedAccuracyAtF1;
   double operating_f1_tolerance = 0.03;  // F1 a labels-only heal may give up for accuracy: well inside the
                                          // health monitor's rollback_f1_drop, so an on-target version does not trip it

@@ -11,6 +11,9 @@
 //   w_distill * distill + w_label * BCE(labels, conditional pos weight) + w_rule * BCE(trusted
 //   rules) + w_entropy * entropy + w_moment * moments + w_proximal * ||theta - theta_parent||^2;
 // (4) measure candidate and parent on the same rows; (5) gate (core/validation_gate.h).
+// Labelled heals then place the decision (core/operating_point.h, HealPolicy::operating_point):
+// a labels-only heal re-fits from version 0 and moves its cut or flags a band; a labelled heal
+// under a diagnosed label shift runs no step at all: version 0 with its cut moved by the labels.
 //
 // Threading: Heal() is a blocking call meant for a background thread or a detached actor; it
 // only reads the model and calibration, so several heals may run at once. Runs on CUDA when
