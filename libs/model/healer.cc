@@ -217,13 +217,21 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     }
     const bool have_weak = r.weak_mask.defined() && r.weak_mask.sum().item<float>() > 0 && policy.w_rule > 0;
 
+    // A labelled heal under a diagnosed label shift: the class-conditional distributions did not
+    // move, so version 0's ranking of rows is still the one to keep; only where it cuts has moved.
+    // Rather than distil the prior-corrected posterior (which assumes version 0 is calibrated on
+    // the new data, and it need not be: on `prior` its logits are about twice too steep) and then
+    // keep that target's cut, the candidate is version 0 exactly, and the operating point below
+    // places the cut from the labels. No gradient step: there is nothing to learn but the cut.
+    const bool prior_cut = labelled && diag.kind == ShiftKind::kLabel && policy.operating_point != OperatingPoint::kNone;
+
     // Closed-form target.
     torch::Tensor target_prob, target_logit, target_out;
     torch::Tensor synth_hidden, synth_logit, synth_out;  // inverse-aligned clean sample and its exact targets
     torch::Tensor synth_labels;                          // the clean sample's labels
     {
       torch::NoGradGuard no_grad;
-      if (diag.kind == ShiftKind::kLabel) {
+      if (diag.kind == ShiftKind::kLabel && !prior_cut) {
         std::vector<float> t(job.n_rows);
         for (size_t i = 0; i < job.n_rows; ++i) {
           t[i] = static_cast<float>(AdjustPosterior(anchor_probs[i], cal.clean.train_prior, diag.prior));
@@ -253,16 +261,9 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
         }
       }
     }
-    // A labelled heal under a diagnosed label shift: the class-conditional distributions did not
-    // move, so version 0's ranking of rows is still the one to keep; only where it cuts has moved.
-    // Rather than distil the prior-corrected posterior (which assumes version 0 is calibrated on
-    // the new data, and it need not be: on `prior` its logits are about twice too steep) and then
-    // keep that target's cut, the candidate is version 0 exactly, and the operating point below
-    // places the cut from the labels. No gradient step: there is nothing to learn but the cut.
-    const bool prior_cut = labelled && diag.kind == ShiftKind::kLabel && policy.operating_point != OperatingPoint::kNone;
     // With labels, a closed-form target is used only when the labels confirm it.
     const bool target_confirmed = !labelled || diag.kind == ShiftKind::kLabel || diag.alignment_verified;
-    const double w_distill = target_confirmed && !prior_cut ? policy.w_distill : 0.0;
+    const double w_distill = target_confirmed ? policy.w_distill : 0.0;
     const bool distill = (target_prob.defined() || target_logit.defined()) && w_distill > 0;
     const int steps = prior_cut ? 0 : distill ? policy.distill_steps : policy.steps;
     const double lr = distill ? policy.distill_lr : policy.lr;
