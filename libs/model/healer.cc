@@ -361,13 +361,13 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
       }
       // The F1 to keep: the deployed model's (version 0) on the same rows, a fixed anchor.
       Confusion anchor;
+      std::vector<uint8_t> anchor_flagged(job.n_rows);
       for (size_t i = 0; i < job.n_rows; ++i) {
+        anchor_flagged[i] = anchor_probs[i] > 0.5f;
         if (train_mask[i] <= 0) continue;
         train_labels[i] = static_cast<int8_t>(y[i]);
-        anchor.Add(anchor_probs[i] > 0.5f, y[i] > 0.5f);
+        anchor.Add(anchor_flagged[i] != 0, y[i] > 0.5f);
       }
-      std::vector<uint8_t> anchor_flagged(job.n_rows);
-      for (size_t i = 0; i < job.n_rows; ++i) anchor_flagged[i] = anchor_probs[i] > 0.5f;
       // A label shift moves every row's log odds by one constant, so its calibration is Platt's
       // degree 1; the quadratic term is for drifts that leave the positives in a band.
       const LogitOffsetChoice choice =
