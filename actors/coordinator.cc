@@ -5,32 +5,21 @@
 #include <tuple>
 
 #include "actors/wire_payload.h"
+#include "core/label_shift.h"
 
 namespace reflex::actors {
 namespace {
 
 constexpr size_t kMaxEvents = 200;
-// Labelled outcomes behind the baseline and behind each health observation. F1 on a few dozen
-// rows of a 15%-positive stream swings by 0.1 or more, which is more than the 0.08 threshold:
-// the baseline takes 300 rows and each observation 100 (the monitor averages 5 of them).
-constexpr uint64_t kBaselineRows = 300;
-constexpr uint64_t kHealthWindowRows = 100;
-constexpr uint64_t kNewLabelsForReheal = 100;  // labelled rows that justify another heal
+// The cluster has no batches: the policy's batch counts (drift_gone_batches, cooldown_batches)
+// are read as this many rows each, the batch size of reflex-sim's experiments.
+constexpr uint64_t kNominalBatchRows = 100;
 constexpr int kTickMs = 200;
 
 std::string Fixed(double v, int digits = 3) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
-}
-
-void ResetHealth(CoordinatorSelf self, uint64_t version) {
-  auto& st = self->state;
-  st.health.version = version;
-  st.health.monitor = HealthMonitor(HealthConfig{st.policy.rollback_f1_drop, st.policy.rollback_accuracy_drop,
-                                                 static_cast<size_t>(std::max(1, st.policy.rollback_window))});
-  st.health.bucket = Confusion();
-  st.health.positive_rates.clear();
 }
 
 void UpdateGauges(CoordinatorSelf self) {
@@ -42,115 +31,109 @@ void UpdateGauges(CoordinatorSelf self) {
   st.metrics.current_version->Set(static_cast<double>(st.runtime->registry().active()));
 }
 
-// Automatic rollback to the version the active one replaced.
-void AutoRollback(CoordinatorSelf self, const std::string& why) {
-  auto& st = self->state;
-  const VersionRecord& active = st.runtime->active();
-  // Only heals are undone automatically, and only in auto mode: a version an operator chose
-  // (rollback, pin) or a fleet in manual/frozen mode is left to the operator.
-  if (active.adapter.version == 0 || st.pinned || st.policy.mode != HealMode::kAuto) return;
-  if (active.reason.rfind("heal:", 0) != 0) return;
-  const uint64_t target = active.adapter.parent;
-  auto record = PublishWeightsOf(self, target, "automatic rollback to v" + std::to_string(target) + ": " + why);
-  if (!record.ok()) {
-    RecordEvent(self, "rollback_failed", {{"target", target}, {"error", record.status().message()}});
-  }
-}
-
-// Health of the active version from one summary (DESIGN.md §3: the original's thresholds).
-void WatchHealth(CoordinatorSelf self, const wire::DriftSummary& s) {
-  auto& st = self->state;
-  const uint64_t active = st.runtime->registry().active();
-  if (st.health.version != active) ResetHealth(self, active);
-  if (s.served_version != active || active == 0) return;
+// Version 0's accuracy on the bundle's clean labelled sample: the reference for label-driven drift.
+double CleanAccuracy(const ModelBundle& bundle) {
+  const HealCalibration& cal = *bundle.calibration;
+  const size_t n = cal.clean_sample_rows, cols = bundle.model->input_dims();
+  if (n == 0 || bundle.model->outputs_per_row() != 1 || cal.clean_sample.size() != n * cols) return 1.0;
+  auto v0 = bundle.model->Compile(bundle.model->initial_adapter());
+  std::vector<float> p(n);
+  if (!v0.ok() || !bundle.model->Score(**v0, {cal.clean_sample.data(), n, cols}, p.data()).ok()) return 1.0;
   Confusion c;
-  c.tp = s.label_tp;
-  c.fp = s.label_fp;
-  c.tn = s.label_tn;
-  c.fn = s.label_fn;
-  st.health.bucket.Merge(c);
-  const uint64_t needed = st.health.monitor.has_baseline() ? kHealthWindowRows : kBaselineRows;
-  if (st.health.bucket.total() >= needed) {
-    const Confusion b = st.health.bucket;
-    st.health.bucket = Confusion();
-    if (!st.health.monitor.has_baseline()) {
-      st.health.monitor.SetBaseline(b.accuracy(), b.f1());
-      RecordEvent(self, "health_baseline", {{"version", active}, {"accuracy", b.accuracy()}, {"f1", b.f1()}});
-    } else {
-      st.health.monitor.Observe(b.accuracy(), b.f1());
-      if (st.health.monitor.Check() == HealthVerdict::kDegraded) {
-        AutoRollback(self, st.health.monitor.Explain());
-        return;
-      }
-    }
-  }
-  // Label-free proxy: the version flags too few or too many rows, persistently.
-  if (s.rows_scored >= 50) {
-    st.health.positive_rates.push_back(static_cast<double>(s.positives) / static_cast<double>(s.rows_scored));
-    while (st.health.positive_rates.size() > static_cast<size_t>(std::max(1, st.policy.rollback_window))) {
-      st.health.positive_rates.pop_front();
-    }
-    if (st.health.positive_rates.size() == static_cast<size_t>(std::max(1, st.policy.rollback_window))) {
-      bool all_out = true;
-      for (double r : st.health.positive_rates) {
-        all_out = all_out && (r < st.policy.min_positive_rate || r > st.policy.max_positive_rate);
-      }
-      if (all_out) {
-        AutoRollback(self, "positive rate " + Fixed(st.health.positive_rates.back()) + " outside [" +
-                               Fixed(st.policy.min_positive_rate) + ", " + Fixed(st.policy.max_positive_rate) +
-                               "] for " + std::to_string(st.policy.rollback_window) + " summaries");
-      }
-    }
-  }
+  for (size_t i = 0; i < n; ++i) c.Add(p[i] >= 0.5f, cal.clean_sample_labels[i] == 1);
+  return c.accuracy();
 }
 
-// Drift state after a summary's statistics are merged: gauges, onset and end of drift.
-void UpdateDriftState(CoordinatorSelf self) {
+// The controller's configuration follows the operator's policy and pin.
+void SyncController(CoordinatorSelf self) {
+  auto& st = self->state;
+  control::ControllerConfig c = control::ControllerConfig::FromPolicy(
+      st.policy, st.options.bundle->calibration->clean.train_prior, st.clean_accuracy, false, kNominalBatchRows);
+  c.cooldown = st.policy.cooldown_ms;
+  st.controller.SetConfig(c);
+  st.controller.SetPinned(st.pinned.has_value());
+}
+
+// FIDI z of one summary's rows alone: the drift may be over when the newest rows read clean
+// while the merged window still lags.
+double NewestZ(const FidiCalibration& cal, const wire::DriftSummary& s) {
+  double z = 0;
+  for (size_t i = 0; i < cal.monitored.size(); ++i) {
+    const size_t f = cal.monitored[i];
+    if (f >= s.features.size() || s.features[f].count == 0) continue;
+    z = std::max(z, std::fabs(s.features[f].mean - cal.mean[i]) / cal.stddev[i]);
+  }
+  return z;
+}
+
+// Feeds one merged summary to the heal controller (drift statistics, then the labels it carries).
+void ObserveSummary(CoordinatorSelf self, const wire::DriftSummary& s) {
   auto& st = self->state;
   const DriftReading r = st.drift->Reading();
   st.metrics.drift_z->Set(r.max_z);
   st.metrics.conflict_rate->Set(r.conflict_rate);
-  if (r.rows < static_cast<uint64_t>(st.policy.min_rows)) return;
-  const bool fidi = r.max_z > st.policy.fidi_threshold;
-  const bool conflicts = r.conflict_rate > st.policy.conflict_threshold;
-  if (!fidi && !conflicts) {
-    if (st.drifting) RecordEvent(self, "drift_gone", {{"max_z", r.max_z}, {"conflict_rate", r.conflict_rate}});
-    st.drifting = false;
-    return;
+  for (float p : s.sample_anchor_probs) st.anchor_probs.push_back(p);
+  while (st.anchor_probs.size() > static_cast<size_t>(std::max(1, st.policy.window_rows))) st.anchor_probs.pop_front();
+  control::DriftObservation o;
+  o.now = CoordinatorNowMs();
+  o.rows = s.rows_scored;
+  o.fidi_z = r.rows >= static_cast<uint64_t>(st.policy.min_rows) ? r.max_z : 0.0;
+  o.fidi_z_now = NewestZ(st.options.bundle->fidi, s);
+  if (st.drift->rule_count() > 0) o.conflict_rate = r.conflict_rate;
+  if (st.anchor_probs.size() >= static_cast<size_t>(st.policy.min_rows)) {
+    std::vector<float> probs(st.anchor_probs.begin(), st.anchor_probs.end());
+    o.prior_estimate = EstimatePriorEm(probs.data(), probs.size(), st.options.bundle->calibration->clean.train_prior).prior;
   }
-  if (!st.drifting) {
+  const bool was_drifting = st.controller.drifting();
+  st.controller.ObserveDrift(o);
+  if (!was_drifting && st.controller.drifting()) {
     // Onset: the rows sampled before this summary describe the world before the drift; heals
     // learn from this summary's rows on.
-    st.drifting = true;
     st.drift->ClearRows();
-    RecordEvent(self, "drift_detected", {{"by", fidi ? "fidi" : "conflicts"}, {"max_z", r.max_z},
+    RecordEvent(self, "drift_detected", {{"by", st.controller.drift_reason()}, {"max_z", r.max_z},
                                          {"feature", st.options.bundle->model->spec().feature_names[r.max_feature]},
                                          {"conflict_rate", r.conflict_rate}, {"rows", r.rows}});
   }
+  if (s.label_cells.size() == 8) {
+    control::LabelledObservation l;
+    l.served_version = s.served_version;
+    for (int t = 0; t < 2; ++t)
+      for (int v = 0; v < 2; ++v)
+        for (int a = 0; a < 2; ++a)
+          for (uint64_t i = 0; i < s.label_cells[t * 4 + v * 2 + a]; ++i) l.outcome.Add(v != 0, a != 0, t != 0);
+    st.controller.ObserveLabels(l);
+  }
 }
 
-// Auto-mode heal decision after each merged summary.
-void MaybeHeal(CoordinatorSelf self) {
+// Carries out the controller's decision for now.
+void Act(CoordinatorSelf self) {
   auto& st = self->state;
-  if (!st.drifting) return;
-  const DriftReading r = st.drift->Reading();
-  const bool fidi = r.max_z > st.policy.fidi_threshold;
-  if (st.policy.mode != HealMode::kAuto || st.pinned || st.heal) return;
-  const size_t need = static_cast<size_t>(std::min(st.policy.min_rows, st.policy.window_rows));
-  if (st.drift->heal_rows() < need) return;
-  const int64_t now = CoordinatorNowMs();
-  if (st.last_heal_ms != 0 && now - st.last_heal_ms < st.policy.cooldown_ms) return;
-  // After an accepted heal, heal again only on new evidence: the drift moved, or new labels.
-  if (st.z_at_last_heal >= 0) {
-    const bool drift_moved = std::abs(r.max_z - st.z_at_last_heal) > 0.5 * st.policy.fidi_threshold;
-    const bool new_labels = st.drift->labelled_seen() >= st.labelled_at_last_heal + kNewLabelsForReheal;
-    if (!drift_moved && !new_labels) return;
+  SyncController(self);
+  const control::Decision d = st.controller.Decide(CoordinatorNowMs());
+  switch (d.action) {
+    case control::Action::kNone:
+      if (!d.reason.empty()) RecordEvent(self, st.controller.drifting() ? "health_note" : "drift_gone", {{"reason", d.reason}});
+      return;
+    case control::Action::kHeal: {
+      if (st.heal) return;
+      const DriftReading r = st.drift->Reading();
+      const std::string trigger = d.reason + " feature=" + st.options.bundle->model->spec().feature_names[r.max_feature] +
+                                  " rows=" + std::to_string(r.rows);
+      Status s = StartHeal(self, trigger);
+      if (!s.ok()) {
+        st.controller.HealFinished(std::nullopt);
+        RecordEvent(self, "heal_not_started", {{"trigger", trigger}, {"why", s.message()}});
+      }
+      return;
+    }
+    case control::Action::kRollback:
+    case control::Action::kReturnToAnchor: {
+      auto record = PublishWeightsOf(self, d.target, "automatic rollback to v" + std::to_string(d.target) + ": " + d.reason,
+                                     control::Origin::kController);
+      if (!record.ok()) RecordEvent(self, "rollback_failed", {{"target", d.target}, {"error", record.status().message()}});
+      return;
+    }
   }
-  const std::string trigger = std::string(fidi ? "fidi" : "conflicts") + " z=" + Fixed(r.max_z, 2) + " feature=" +
-                              st.options.bundle->model->spec().feature_names[r.max_feature] +
-                              " conflict_rate=" + Fixed(r.conflict_rate) + " rows=" + std::to_string(r.rows);
-  Status s = StartHeal(self, trigger);
-  if (!s.ok()) RecordEvent(self, "heal_not_started", {{"trigger", trigger}, {"why", s.message()}});
 }
 
 const HealerInfo* PickHealer(CoordinatorSelf self) {
@@ -181,6 +164,7 @@ void Dispatch(CoordinatorSelf self) {
                                          {"tried", st.heal->tried.size()}});
     st.metrics.rejections->Increment();
     st.heal.reset();
+    st.controller.HealFinished(std::nullopt);
     return;
   }
   HealInFlight& heal = *st.heal;
@@ -225,6 +209,7 @@ void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& byt
     RecordEvent(self, "heal_rejected", {{"job", heal.job_id}, {"healer", result->healer_id},
                                         {"stage", "healer"}, {"reason", result->reason}});
     st.heal.reset();
+    st.controller.HealFinished(std::nullopt);
     return;
   }
   const auto reported = result->metrics.find("positive_rate");
@@ -253,6 +238,7 @@ void HandleAdmission(CoordinatorSelf self, uint64_t job, uint64_t attempt, bool 
   if (!st.heal || st.heal->job_id != job || st.heal->attempt != attempt || !st.heal->candidate) return;
   HealInFlight heal = std::move(*st.heal);
   st.heal.reset();
+  st.controller.HealFinished(std::nullopt);  // a published candidate is reported below as active
   const uint64_t active = st.runtime->registry().active();
   std::string refusal;
   if (!admitted) refusal = reason;
@@ -274,9 +260,7 @@ void HandleAdmission(CoordinatorSelf self, uint64_t job, uint64_t attempt, bool 
     return;
   }
   st.metrics.heals_accepted->Increment();
-  st.z_at_last_heal = st.drift->Reading().max_z;
-  st.labelled_at_last_heal = st.drift->labelled_seen();
-  ResetHealth(self, record->adapter.version);
+  st.controller.ObserveActive(record->adapter.version, record->adapter.version, control::Origin::kHeal);
   UpdateGauges(self);
   RecordEvent(self, "version_published", {{"version", record->adapter.version}, {"parent", heal.parent},
                                           {"healer", heal.healer}, {"reason", record->reason},
@@ -358,7 +342,7 @@ Status StartHeal(CoordinatorSelf self, const std::string& trigger) {
   heal.trigger = trigger;
   heal.started_ms = CoordinatorNowMs();
   st.heal = std::move(heal);
-  st.last_heal_ms = st.heal->started_ms;
+  st.controller.HealStarted(st.heal->started_ms);
   st.metrics.heals_started->Increment();
   RecordEvent(self, "heal_started", {{"job", job.job_id}, {"trigger", trigger}, {"rows", n},
                                      {"labelled_rows", any_label ? std::count_if(job.labels.begin(), job.labels.end(), [](int8_t l) { return l >= 0; }) : 0},
@@ -367,14 +351,15 @@ Status StartHeal(CoordinatorSelf self, const std::string& trigger) {
   return Status();
 }
 
-Result<VersionRecord> PublishWeightsOf(CoordinatorSelf self, uint64_t target, const std::string& reason) {
+Result<VersionRecord> PublishWeightsOf(CoordinatorSelf self, uint64_t target, const std::string& reason,
+                                       control::Origin origin) {
   auto& st = self->state;
   const VersionRecord* record = st.runtime->registry().Get(target);
   if (!record) return Status::NotFound("version " + std::to_string(target) + " is not in the registry");
   auto published = st.runtime->Publish(record->adapter, reason, {{"weights_of", static_cast<double>(target)}});
   if (!published.ok()) return published.status();
   st.metrics.rollbacks->Increment();
-  ResetHealth(self, published->adapter.version);
+  st.controller.ObserveActive(published->adapter.version, target, origin);
   UpdateGauges(self);
   RecordEvent(self, "version_published", {{"version", published->adapter.version}, {"weights_of", target},
                                           {"parent", published->adapter.parent}, {"reason", reason}});
@@ -393,7 +378,17 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
   const ModelBundle& bundle = *st.options.bundle;
   st.drift.emplace(bundle.fidi, bundle.model->input_dims(), static_cast<size_t>(std::max(1, st.options.window_summaries)),
                    static_cast<size_t>(std::max(1, st.policy.window_rows)));
-  ResetHealth(self, st.runtime->registry().active());
+  st.clean_accuracy = CleanAccuracy(bundle);
+  {
+    // A restarted coordinator takes the registry's active version as its starting point; a
+    // version it did not make in this run is left to the operator.
+    const VersionRecord& active = st.runtime->active();
+    const auto weights = active.metrics.find("weights_of");
+    const uint64_t weights_of = weights == active.metrics.end() ? active.adapter.version : static_cast<uint64_t>(weights->second);
+    st.controller.ObserveActive(active.adapter.version, weights_of,
+                                active.adapter.version == 0 ? control::Origin::kInitial : control::Origin::kOperator);
+  }
+  SyncController(self);
   UpdateGauges(self);
   RecordEvent(self, "coordinator_started", {{"epoch", st.runtime->epoch()}, {"active", st.runtime->registry().active()},
                                             {"weights_publish", st.runtime->publisher().publish_endpoint()},
@@ -473,10 +468,9 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
         r.last_summary_ms = CoordinatorNowMs();
         r.served_version = summary->served_version;
         r.rows_scored += summary->rows_scored;
-        UpdateDriftState(self);
+        ObserveSummary(self, *summary);
         s.drift->AddRows(*summary);
-        WatchHealth(self, *summary);
-        MaybeHeal(self);
+        Act(self);
       },
       [=](label_atom, std::string& from, uint64_t request_id, uint32_t row, uint8_t label) {
         auto& s = self->state;

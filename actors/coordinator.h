@@ -1,16 +1,16 @@
 // Coordinator actor: the fleet's one decision maker (DESIGN.md §3, §4).
 //
-//   - merges drift summaries exactly (drift_window.h) and decides heals by policy: mode auto
-//     (drift by FIDI z or rule conflicts, enough rows, cooldown passed, evidence changed since
-//     the last heal), manual (only `reflexctl heal`) or frozen (never); nothing while pinned;
+//   - merges drift summaries exactly (drift_window.h) and feeds them, with the labelled outcomes
+//     replicas report against version 0 in shadow, to the heal controller
+//     (control/heal_controller.h), the same one reflex-sim runs; it carries out the controller's
+//     decisions: heal on the rows since the drift's onset, roll back, return to version 0;
 //   - picks a live, least-loaded healer, watches healers (CAF monitors plus heartbeats) and
 //     hands the job to another healer when one dies or times out;
 //   - admits a candidate only after its own check (coordinator_runtime.h: AdmitCandidate, in a
 //     detached actor) and the candidate still descending from the active version; then the
 //     runtime records it in the registry and broadcasts it on the weight bus;
-//   - watches the active version's health and rolls back automatically: with labels, the
-//     HealthMonitor's accuracy/F1 drops against the version's first labelled window; without,
-//     a positive rate outside the policy's bounds for rollback_window summaries; and on command;
+//   - rolls back on command, and automatically when the controller says so (health against
+//     version 0 on the same labelled rows; drift gone);
 //   - answers reflexctl's commands (coordinator_control.cc).
 // A rollback or pin publishes the target's weights as a NEW version number (parent = the
 // version it replaces, metric weights_of = the target), so versions only ever move forward on
@@ -35,7 +35,7 @@
 #include "actors/drift_window.h"
 #include "actors/interfaces.h"
 #include "actors/metrics.h"
-#include "core/health_monitor.h"
+#include "control/heal_controller.h"
 #include "core/metrics.h"
 
 namespace reflex::actors {
@@ -73,14 +73,6 @@ struct HealInFlight {
   std::map<std::string, double> metrics;
 };
 
-// Health of the active version since it became active.
-struct VersionHealth {
-  uint64_t version = 0;
-  HealthMonitor monitor;
-  Confusion bucket;              // labelled outcomes not yet observed
-  std::deque<double> positive_rates;  // label-free proxy, one per summary with rows
-};
-
 struct CoordinatorState {
   CoordinatorOptions options;
   std::shared_ptr<prometheus::Registry> registry;
@@ -92,13 +84,12 @@ struct CoordinatorState {
   std::map<std::string, HealerInfo> healers;
   std::optional<HealInFlight> heal;
   uint64_t next_job_id = 1;
-  int64_t last_heal_ms = 0;            // last heal decision (cooldown)
-  bool drifting = false;               // the drift reading is over a threshold now
   HealMode mode_before_freeze = HealMode::kAuto;  // what unfreeze restores
-  double z_at_last_heal = -1;          // evidence at the last accepted heal
-  uint64_t labelled_at_last_heal = 0;
   std::optional<uint64_t> pinned;      // version pinned by an operator
-  VersionHealth health;
+  // When to heal, roll back or return to version 0: the same controller reflex-sim runs.
+  control::HealController controller{control::ControllerConfig{}};
+  double clean_accuracy = 1.0;         // version 0 on the bundle's clean sample
+  std::deque<float> anchor_probs;      // version 0's probabilities of recent sample rows (prior estimate)
   std::deque<nlohmann::json> events;   // recent events, newest last (status, history)
   static inline const char* name = "reflex.coordinator";
 
@@ -118,8 +109,10 @@ int64_t CoordinatorNowMs();
 void RecordEvent(CoordinatorSelf self, const std::string& event, nlohmann::json fields);
 // Starts a heal now (trigger names why). Error when one runs, no healer is alive, or too few rows.
 Status StartHeal(CoordinatorSelf self, const std::string& trigger);
-// Publishes the weights of `target` as the next version (rollback or pin).
-Result<VersionRecord> PublishWeightsOf(CoordinatorSelf self, uint64_t target, const std::string& reason);
+// Publishes the weights of `target` as the next version (rollback or pin); `origin` tells the
+// heal controller whose choice it was (an operator's is never undone automatically).
+Result<VersionRecord> PublishWeightsOf(CoordinatorSelf self, uint64_t target, const std::string& reason,
+                                       control::Origin origin);
 // The reply to one operator command.
 wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlRequest& request);
 

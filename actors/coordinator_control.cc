@@ -148,8 +148,9 @@ ControlReply Rollback(CoordinatorSelf self, const wire::ControlRequest& req, boo
   const VersionRecord* active = st.runtime->registry().Get(published);
   const bool same_weights = active && active->adapter.weights == st.runtime->registry().Get(target)->adapter.weights;
   if (!same_weights || !pin) {
-    auto record = PublishWeightsOf(self, target, std::string(pin ? "pinned" : "rollback") + " to v" +
-                                                     std::to_string(target) + " (operator)");
+    auto record = PublishWeightsOf(self, target,
+                                   std::string(pin ? "pinned" : "rollback") + " to v" + std::to_string(target) + " (operator)",
+                                   control::Origin::kOperator);
     if (!record.ok()) return Refuse(req, CodeFor(record.status()), record.status().message());
     published = record->adapter.version;
   }

@@ -24,14 +24,15 @@ const char* LabelResultName(DriftAccumulator::LabelResult result) {
 }
 
 DriftAccumulator::DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> rules, size_t sample_rows,
-                                   size_t cache_rows, uint64_t seed)
+                                   size_t cache_rows, uint64_t seed, AnchorScorer anchor)
     : cols_(cols),
       rules_(std::move(rules)),
       sample_capacity_(sample_rows),
       cache_capacity_rows_(cache_rows),
       stats_(cols),
       rng_(seed),
-      window_start_ms_(NowUnixMs()) {
+      window_start_ms_(NowUnixMs()),
+      anchor_(std::move(anchor)) {
   const size_t n_rules = rules_ ? rules_->size() : 0;
   fired_.assign(n_rules, 0);
   conflicts_.assign(n_rules, 0);
@@ -94,6 +95,8 @@ DriftAccumulator::LabelResult DriftAccumulator::Label(uint64_t request_id, uint3
   labelled_rows_.insert(labelled_rows_.end(), entry.rows.begin() + row * cols_, entry.rows.begin() + (row + 1) * cols_);
   labelled_labels_.push_back(label ? 1 : 0);
   const bool predicted = entry.probs[row] >= 0.5f;
+  labelled_served_positive_.push_back(predicted ? 1 : 0);
+  labelled_version_.push_back(entry.version);
   auto& o = outcomes_[entry.version];
   if (label && predicted) ++o[0];
   else if (!label && predicted) ++o[1];
@@ -143,6 +146,8 @@ wire::DriftSummary DriftAccumulator::Drain(const std::string& replica_id, uint64
     s.label_fn = o[3];
   }
 
+  if (anchor_ && cols_ > 0) AddAnchorFigures(&s);
+
   stats_ = FeatureStats(cols_);
   std::fill(fired_.begin(), fired_.end(), 0);
   std::fill(conflicts_.begin(), conflicts_.end(), 0);
@@ -152,8 +157,28 @@ wire::DriftSummary DriftAccumulator::Drain(const std::string& replica_id, uint64
   sample_seen_ = 0;
   labelled_rows_.clear();
   labelled_labels_.clear();
+  labelled_served_positive_.clear();
+  labelled_version_.clear();
   outcomes_.clear();
   return s;
+}
+
+void DriftAccumulator::AddAnchorFigures(wire::DriftSummary* s) const {
+  const size_t n_sample = s->sample_labels.size() - labelled_labels_.size();
+  std::vector<float> probs(s->sample_labels.size());
+  if (probs.empty()) return;
+  anchor_(s->sample_rows.data(), probs.size(), probs.data());
+  s->sample_anchor_probs.assign(probs.begin(), probs.begin() + n_sample);
+  std::vector<uint64_t> cells(8, 0);
+  bool any = false;
+  for (size_t i = 0; i < labelled_labels_.size(); ++i) {
+    if (labelled_version_[i] != s->served_version) continue;
+    const size_t truth = labelled_labels_[i] ? 1 : 0, served = labelled_served_positive_[i] ? 1 : 0;
+    const size_t anchor = probs[n_sample + i] >= 0.5f ? 1 : 0;
+    ++cells[truth * 4 + served * 2 + anchor];
+    any = true;
+  }
+  if (any) s->label_cells = std::move(cells);
 }
 
 }  // namespace reflex::actors

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -31,8 +32,13 @@ namespace reflex::actors {
 
 class DriftAccumulator {
  public:
+  // Scores rows with version 0 (the deployed model) into one probability per row; may be empty.
+  using AnchorScorer = std::function<void(const float* rows, size_t n, float* probs)>;
+
+  // With `anchor`, Drain also scores the window's joined labelled rows and unlabelled sample rows
+  // with version 0 in shadow (label_cells, sample_anchor_probs), outside the hot path.
   DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> rules, size_t sample_rows, size_t cache_rows,
-                   uint64_t seed);
+                   uint64_t seed, AnchorScorer anchor = nullptr);
 
   // One scored request: n rows (row-major), their probabilities and the version that scored them.
   void Record(uint64_t request_id, const float* rows, size_t n, const float* probs, uint64_t version);
@@ -60,6 +66,10 @@ class DriftAccumulator {
     uint64_t version = 0;
   };
 
+  // Version 0's probabilities of the summary's sample rows, and the joint counts of its joined
+  // labelled rows (those served_version scored). Called by Drain with the lock held.
+  void AddAnchorFigures(wire::DriftSummary* s) const;
+
   const size_t cols_;
   const std::shared_ptr<const RuleSet> rules_;
   const size_t sample_capacity_;
@@ -73,8 +83,11 @@ class DriftAccumulator {
   std::vector<float> sample_;  // reservoir, row-major
   size_t sample_seen_ = 0;
   std::mt19937_64 rng_;
+  const AnchorScorer anchor_;
   std::vector<float> labelled_rows_;
   std::vector<int8_t> labelled_labels_;
+  std::vector<uint8_t> labelled_served_positive_;  // per joined row: what its version said
+  std::vector<uint64_t> labelled_version_;         // per joined row: the version that scored it
   // Outcomes of joined labels per version that scored the row: tp, fp, tn, fn.
   std::unordered_map<uint64_t, std::array<uint64_t, 4>> outcomes_;
   std::unordered_map<uint64_t, Remembered> cache_;

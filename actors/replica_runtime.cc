@@ -1,5 +1,6 @@
 #include "actors/replica_runtime.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace reflex::actors {
@@ -16,10 +17,23 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
   auto engine = ServingEngine::Create(bundle.model, bundle.model->initial_adapter());
   if (!engine.ok()) return engine.status().WithContext("replica " + options.id);
   rt->engine_ = std::shared_ptr<ServingEngine>(std::move(*engine));
+  // Version 0 in shadow, for health against the deployed model and the prior estimate (binary
+  // models: one probability per row).
+  DriftAccumulator::AnchorScorer anchor;
+  if (bundle.model->outputs_per_row() == 1) {
+    auto v0 = bundle.model->Compile(bundle.model->initial_adapter());
+    if (!v0.ok()) return v0.status().WithContext("replica " + options.id + " version 0");
+    std::shared_ptr<const CompiledAdapter> compiled = *v0;
+    std::shared_ptr<const HealableModel> model = bundle.model;
+    const size_t cols = model->input_dims();
+    anchor = [model, compiled, cols](const float* rows, size_t n, float* probs) {
+      if (!model->Score(*compiled, {rows, n, cols}, probs).ok()) std::fill(probs, probs + n, 0.5f);
+    };
+  }
   rt->drift_ = std::make_shared<DriftAccumulator>(bundle.model->input_dims(), bundle.rules,
                                                   static_cast<size_t>(std::max(0, options.sample_rows)),
                                                   static_cast<size_t>(std::max(0, options.label_cache_rows)),
-                                                  std::hash<std::string>{}(options.id));
+                                                  std::hash<std::string>{}(options.id), std::move(anchor));
   rt->scorer_ = std::make_shared<EngineScorer>(rt->engine_, rt->metrics_);
 
   rt->zmq_ = options.zmq_context ? options.zmq_context : std::make_shared<zmq::context_t>(1);

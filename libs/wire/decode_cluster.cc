@@ -112,8 +112,21 @@ void DecodeDriftSummary(FieldReader& body, DriftSummary* out) {
                              {"label_fn", &out->label_fn}}) {
     if (body.Find(name)) body.UInt64(name, field);
   }
+  if (body.Find("label_cells")) body.UInt64List("label_cells", &out->label_cells);
+  if (body.Find("sample_anchor_probs")) body.Float32Vector("sample_anchor_probs", &out->sample_anchor_probs);
   if (!body.ok()) return;
   DecodeContext& ctx = body.context();
+  if (!out->label_cells.empty() && out->label_cells.size() != 8) {
+    ctx.Fail(ErrorCode::kInvalidArgument, body.PathOf("label_cells"),
+             std::to_string(out->label_cells.size()) + " entries; expected 8 (truth x served x version 0)");
+    return;
+  }
+  for (float p : out->sample_anchor_probs) {
+    if (!(p >= 0.0f && p <= 1.0f)) {
+      ctx.Fail(ErrorCode::kInvalidArgument, body.PathOf("sample_anchor_probs"), "a probability outside [0, 1]");
+      return;
+    }
+  }
   if (out->rule_conflicts.size() != out->rule_fired.size()) {
     ctx.Fail(ErrorCode::kInvalidArgument, body.PathOf("rule_conflicts"),
              std::to_string(out->rule_conflicts.size()) + " entries, but rule_fired has " +

@@ -48,7 +48,7 @@ void WriteBody(Packer* pk, StringSink* sink, const LabelFeedback& m) {
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
-  MapWriter w(pk, sink, 16);
+  MapWriter w(pk, sink, 16 + !m.label_cells.empty() + !m.sample_anchor_probs.empty());
   w.String("replica_id", m.replica_id);
   w.Int("window_start_unix_ms", m.window_start_unix_ms);
   w.Int("window_end_unix_ms", m.window_end_unix_ms);
@@ -72,6 +72,8 @@ void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
   w.UInt("label_fp", m.label_fp);
   w.UInt("label_tn", m.label_tn);
   w.UInt("label_fn", m.label_fn);
+  if (!m.label_cells.empty()) w.UInt64List("label_cells", m.label_cells);
+  if (!m.sample_anchor_probs.empty()) w.Float32Vector("sample_anchor_probs", m.sample_anchor_probs);
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const HealJob& m) {

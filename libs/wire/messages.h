@@ -94,6 +94,11 @@ struct DriftSummary {
   uint64_t positives = 0;                   // rows in this window scored >= 0.5
   // Delayed labels joined in this window to rows that served_version scored (threshold 0.5).
   uint64_t label_tp = 0, label_fp = 0, label_tn = 0, label_fn = 0;
+  // Optional (absent = empty): the same joined labels against version 0 scored in shadow, as 8
+  // joint counts indexed truth * 4 + served_positive * 2 + v0_positive; and version 0's
+  // probability of every unlabelled sample row (the coordinator's prior estimate).
+  std::vector<uint64_t> label_cells;
+  std::vector<float> sample_anchor_probs;
 };
 
 struct HealJob {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -575,4 +576,111 @@ BOOST_AUTO_TEST_CASE(ARealHealerEitherPublishesOrIsRejected) {
 }
 
 }  // namespace
+
+// --- The heal controller's decisions, carried out by the coordinator actor ---
+
+// Labelled outcomes of `served` against version 0 on the same rows: `rows` labelled rows, 20%
+// positive, where only the served version is right on `served_only` rows and only version 0 on
+// `anchor_only` rows.
+std::vector<uint64_t> LabelCells(uint64_t rows, uint64_t served_only, uint64_t anchor_only) {
+  std::vector<uint64_t> cells(8, 0);
+  for (uint64_t i = 0; i < rows; ++i) {
+    const bool positive = i % 5 == 0;
+    bool served = positive, anchor = positive;
+    if (i >= rows - served_only - anchor_only) {
+      if (i < rows - anchor_only) anchor = !positive;
+      else served = !positive;
+    }
+    ++cells[(positive ? 4 : 0) + (served ? 2 : 0) + (anchor ? 1 : 0)];
+  }
+  return cells;
+}
+
+// Drifts until the controller heals, and waits for v1.
+void DriftUntilHealed(ActorWorld& world, const coordinator_actor& c) {
+  Body(Control(world, c, "policy-set", {"min_rows", "150"}));
+  Body(Control(world, c, "policy-set", {"max_positive_rate", "1"}));
+  Body(Control(world, c, "policy-set", {"cooldown_ms", "0"}));
+  for (int i = 0; i < 4; ++i) SendSummary(world, c, DriftedSummary("replica-x", 100, 40 + i, 6.0f));
+  BOOST_TEST_REQUIRE(Eventually([&] { return StatusOf(world, c)["current_version"].get<uint64_t>() == 1u; }, 20s),
+                     StatusOf(world, c).dump());
+}
+
+BOOST_AUTO_TEST_CASE(TheCoordinatorRollsBackAHealedVersionThatIsWorseThanVersionZeroOnTheSameRows) {
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(""));
+  auto log = std::make_shared<FakeHealerLog>();
+  JoinFakeHealer(world, c, log);
+  DriftUntilHealed(world, c);
+  Body(Control(world, c, "policy-set", {"cooldown_ms", "100000000"}));  // no more heals: only the health decision is left
+  wire::DriftSummary s = DriftedSummary("replica-x", 100, 60, 6.0f);
+  s.served_version = 1;
+  s.label_cells = LabelCells(300, 5, 40);  // McNemar z = -5.9
+  SendSummary(world, c, s);
+  BOOST_TEST_REQUIRE(Eventually([&] { return StatusOf(world, c)["current_version"].get<uint64_t>() >= 2u; }, 20s),
+                     StatusOf(world, c).dump());
+  const nlohmann::json history = Body(Control(world, c, "history"));
+  const nlohmann::json& v2 = history["versions"][2];
+  BOOST_TEST(v2["metrics"]["weights_of"].get<double>() == 0.0, v2.dump());
+  BOOST_TEST(Contains(v2["reason"].get<std::string>(), "automatic rollback"), v2.dump());
+}
+
+BOOST_AUTO_TEST_CASE(TheCoordinatorKeepsAHealedVersionThatIsNotWorseThanVersionZero) {
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(""));
+  auto log = std::make_shared<FakeHealerLog>();
+  JoinFakeHealer(world, c, log, /*accept=*/true);
+  DriftUntilHealed(world, c);
+  Body(Control(world, c, "policy-set", {"cooldown_ms", "100000000"}));  // the controller may not heal again
+  wire::DriftSummary s = DriftedSummary("replica-x", 100, 61, 6.0f);
+  s.served_version = 1;
+  s.label_cells = LabelCells(300, 30, 5);
+  SendSummary(world, c, s);
+  SendSummary(world, c, DriftedSummary("replica-x", 100, 62, 6.0f));
+  std::this_thread::sleep_for(200ms);  // the actor has handled both summaries (they are answered in order)
+  BOOST_TEST(StatusOf(world, c)["current_version"].get<uint64_t>() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(WhenTheDriftEndsTheCoordinatorReturnsTheFleetToVersionZero) {
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(""));
+  auto log = std::make_shared<FakeHealerLog>();
+  JoinFakeHealer(world, c, log);
+  DriftUntilHealed(world, c);
+  Body(Control(world, c, "policy-set", {"cooldown_ms", "100000000"}));
+  Body(Control(world, c, "policy-set", {"drift_gone_batches", "3"}));  // 300 rows
+  for (int i = 0; i < 2; ++i) {
+    wire::DriftSummary clean = DriftedSummary("replica-x", 100, 70 + i, 0.0f);
+    clean.served_version = 1;
+    SendSummary(world, c, clean);
+  }
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(StatusOf(world, c)["current_version"].get<uint64_t>() == 1u);  // 200 quiet rows: not yet
+  wire::DriftSummary clean = DriftedSummary("replica-x", 100, 72, 0.0f);
+  clean.served_version = 1;
+  SendSummary(world, c, clean);
+  BOOST_TEST_REQUIRE(Eventually([&] { return StatusOf(world, c)["current_version"].get<uint64_t>() == 2u; }, 20s),
+                     StatusOf(world, c).dump());
+  const nlohmann::json v2 = Body(Control(world, c, "history"))["versions"][2];
+  BOOST_TEST(v2["metrics"]["weights_of"].get<double>() == 0.0, v2.dump());
+  BOOST_TEST(Contains(v2["reason"].get<std::string>(), "drift gone"), v2.dump());
+}
+
+BOOST_AUTO_TEST_CASE(AnOperatorsRollbackIsNotUndoneByTheController) {
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(""));
+  auto log = std::make_shared<FakeHealerLog>();
+  JoinFakeHealer(world, c, log);
+  DriftUntilHealed(world, c);
+  Body(Control(world, c, "policy-set", {"cooldown_ms", "100000000"}));
+  BOOST_TEST_REQUIRE(Control(world, c, "rollback", {"1"}).error == ErrorCode::kOk);  // v2 = weights of v1, by hand
+  wire::DriftSummary s = DriftedSummary("replica-x", 100, 80, 6.0f);
+  s.served_version = 2;
+  s.label_cells = LabelCells(300, 5, 40);
+  SendSummary(world, c, s);
+  for (int i = 0; i < 6; ++i) SendSummary(world, c, DriftedSummary("replica-x", 100, 81 + i, 0.0f));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(StatusOf(world, c)["current_version"].get<uint64_t>() == 2u);
+}
+
 }  // namespace reflex::actors

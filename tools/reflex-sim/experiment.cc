@@ -8,7 +8,7 @@
 
 #include "bayes_frontier.h"
 #include "core/fidi.h"
-#include "core/health_monitor.h"
+#include "control/heal_controller.h"
 #include "core/label_shift.h"
 #include "core/registry.h"
 #include "core/rules.h"
@@ -21,6 +21,14 @@ namespace reflex::sim {
 
 namespace {
 
+using control::Action;
+using control::ControllerConfig;
+using control::Decision;
+using control::DriftObservation;
+using control::HealController;
+using control::Origin;
+using control::PairedOutcome;
+
 std::string Fmt(double v, int digits = 3) {
   std::ostringstream out;
   out.precision(digits);
@@ -28,7 +36,8 @@ std::string Fmt(double v, int digits = 3) {
   return out.str();
 }
 
-// One healed arm: its versions, its window of recent rows, its health.
+// One healed arm: its versions, its window of recent rows, and the heal controller that decides
+// for it (control/heal_controller.h: the same one the cluster's coordinator runs).
 struct HealedArm {
   std::string name;
   bool uses_labels = false;
@@ -45,19 +54,10 @@ struct HealedArm {
     int8_t label;
   };
   std::deque<LabelledRow> label_memory;
-  HealthMonitor health;
-  // What each post-heal version did on the labelled rows it served, beside version 0 on the same
-  // rows: the record a health rollback chooses its target by.
-  std::map<uint64_t, ServedRecord> served;
-  int cooldown = 0;
-  int quiet_batches = 0;
-  double last_labelled_accuracy = -1;  // of the most recent labelled batch, by the version that scored it
-  bool episode_open = false;
+  HealController controller{ControllerConfig{}};
   ArmSummary summary;
 };
 
-// A labelled heal may start once this many labelled rows are in the window.
-constexpr size_t kMinLabelledRows = 100;
 // Labelled rows a labelled arm keeps (the newest).
 constexpr size_t kLabelMemoryRows = 2000;
 
@@ -69,6 +69,34 @@ struct PendingLabels {
   uint64_t version_at_scoring = 0;      // the arm's version that scored the batch
 };
 
+
+// Delivers the labels that are due after batch `b` to a labelled arm: into its window and label
+// memory, and to its controller as what the serving version and version 0 did on those rows.
+void DeliverDueLabels(HealedArm& arm, std::deque<PendingLabels>& pending, size_t b, int label_delay,
+                      const ScenarioData& data, const std::deque<size_t>& window_batch) {
+  const size_t dims = data.train.dims();
+  while (!pending.empty() && pending.front().batch + label_delay <= b) {
+    const PendingLabels& due = pending.front();
+    PairedOutcome outcome;
+    for (size_t i = 0; i < due.labels.size(); ++i) {
+      if (due.labels[i] < 0) continue;
+      outcome.Add(due.probs_at_scoring[i] > 0.5f, due.anchor_probs[i] > 0.5f, due.labels[i] == 1);
+    }
+    // The window holds the last `held` rows of that batch, contiguously.
+    size_t first = 0, held = 0;
+    while (first < window_batch.size() && window_batch[first] != due.batch) ++first;
+    while (first + held < window_batch.size() && window_batch[first + held] == due.batch) ++held;
+    for (size_t j = 0; j < held; ++j) arm.window_labels[first + j] = due.labels[data.batch_size - held + j];
+    const float* due_rows = data.stream.features.data() + due.batch * data.batch_size * dims;
+    for (size_t i = 0; i < due.labels.size(); ++i) {
+      if (due.labels[i] < 0) continue;
+      arm.label_memory.push_back({due.batch, {due_rows + i * dims, due_rows + (i + 1) * dims}, due.labels[i]});
+    }
+    while (arm.label_memory.size() > kLabelMemoryRows) arm.label_memory.pop_front();
+    arm.controller.ObserveLabels({due.version_at_scoring, due.batch * data.batch_size, outcome});
+    pending.pop_front();
+  }
+}
 }  // namespace
 
 Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOptions& opt) {
@@ -97,6 +125,8 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
   auto fidi_or = FidiMonitor::Calibrate(train_view.data, train_view.rows, dims, data.monitored, fidi_config);
   if (!fidi_or.ok()) return fidi_or.status();
   FidiMonitor fidi = std::move(*fidi_or);
+  // The newest batch alone: when it reads clean, the drift may be over (the window lags).
+  FidiMonitor fidi_newest(fidi.calibration(), dims, FidiConfig{1, opt.policy.fidi_threshold, 1});
 
   std::shared_ptr<HealableModel> oracle;
   if (data.oracle_train) {
@@ -134,12 +164,12 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
   arms[0].name = "healed_labels";
   arms[0].uses_labels = true;
   arms[1].name = "healed_label_free";
-  HealthConfig health_config{opt.policy.rollback_f1_drop, opt.policy.rollback_accuracy_drop,
-                             static_cast<size_t>(opt.policy.rollback_window)};
+  const ControllerConfig controller_config =
+      ControllerConfig::FromPolicy(opt.policy, cal.clean.train_prior, clean_accuracy, false, data.batch_size);
   for (HealedArm& arm : arms) {
     arm.current = model->initial_adapter();
     arm.compiled = *frozen_compiled;
-    arm.health = HealthMonitor(health_config);
+    arm.controller = HealController(controller_config);
     REFLEX_RETURN_IF_ERROR(arm.registry->Put({arm.current, "initial: trained on clean data", 0, {}}));
   }
   ArmSummary frozen_summary, oracle_summary;
@@ -190,6 +220,7 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
 
     // 2. Drift signals.
     FidiReading reading = fidi.Observe(rows, data.batch_size);
+    const FidiReading newest = fidi_newest.Observe(rows, data.batch_size);
     record.fidi_z = reading.max_z;
     record.drift = reading.drift;
 
@@ -216,137 +247,62 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
     std::vector<float> window_probs(window_n);
     REFLEX_RETURN_IF_ERROR(model->Score(**frozen_compiled, {window_flat.data(), window_n, dims}, window_probs.data()));
     const double em_prior = EstimatePriorEm(window_probs.data(), window_n, cal.clean.train_prior).prior;
-    const bool prior_moved = window_n >= static_cast<size_t>(opt.policy.min_rows) &&
-                             std::fabs(em_prior - cal.clean.train_prior) > opt.policy.prior_shift_threshold;
 
     for (size_t k = 0; k < arms.size(); ++k) {
       HealedArm& arm = arms[k];
       ArmBatch& shown = record.arms[arm.name];
       arm.window_labels.resize(arm.window_labels.size() + data.batch_size, -1);
       while (arm.window_labels.size() > window_n) arm.window_labels.pop_front();
-      if (arm.uses_labels) {
-        while (!pending.empty() && pending.front().batch + opt.label_delay <= b) {
-          const PendingLabels& due = pending.front();
-          Confusion c, c0;  // the arm, and version 0 on the same rows
-          for (size_t i = 0; i < due.labels.size(); ++i) {
-            if (due.labels[i] < 0) continue;
-            c.Add(due.probs_at_scoring[i] > 0.5f, due.labels[i] == 1);
-            c0.Add(due.anchor_probs[i] > 0.5f, due.labels[i] == 1);
-          }
-          // The window holds the last `held` rows of that batch, contiguously.
-          size_t first = 0, held = 0;
-          while (first < window_batch.size() && window_batch[first] != due.batch) ++first;
-          while (first + held < window_batch.size() && window_batch[first + held] == due.batch) ++held;
-          for (size_t j = 0; j < held; ++j) arm.window_labels[first + j] = due.labels[data.batch_size - held + j];
-          const float* due_rows = data.stream.features.data() + due.batch * data.batch_size * dims;
-          for (size_t i = 0; i < due.labels.size(); ++i) {
-            if (due.labels[i] < 0) continue;
-            arm.label_memory.push_back({due.batch, {due_rows + i * dims, due_rows + (i + 1) * dims}, due.labels[i]});
-          }
-          while (arm.label_memory.size() > kLabelMemoryRows) arm.label_memory.pop_front();
-          if (c.total() > 0) {
-            arm.last_labelled_accuracy = c.accuracy();
-            // Health compares the healed version with version 0 on the same labelled rows.
-            if (arm.episode_open && due.version_at_scoring != 0) {
-              arm.health.ObserveCountsAgainst(c, c0);
-            }
-            if (due.version_at_scoring != 0) {
-              ServedRecord& record = arm.served[due.version_at_scoring];
-              record.served.Merge(c);
-              record.reference.Merge(c0);
-            }
-          }
-          pending.pop_front();
-        }
-      }
+      if (arm.uses_labels) DeliverDueLabels(arm, pending, b, opt.label_delay, data, window_batch);
+      DriftObservation seen;
+      seen.now = static_cast<int64_t>(b);
+      seen.rows = data.batch_size;
+      seen.fidi_z = reading.drift ? reading.max_z : 0.0;
+      seen.fidi_z_now = newest.max_z;
+      if (!rules.empty()) seen.conflict_rate = static_cast<double>(record.conflicts) / data.batch_size;
+      if (window_n >= static_cast<size_t>(opt.policy.min_rows)) seen.prior_estimate = em_prior;
+      arm.controller.ObserveDrift(seen);
 
-      // Drift is on when FIDI says so, when rule conflicts are frequent, or when EM on the
-      // deployed model's posteriors says the prior moved.
-      double conflict_rate = static_cast<double>(record.conflicts) / data.batch_size;
-      bool drift_on = reading.drift || prior_moved || (!rules.empty() && conflict_rate > opt.policy.conflict_threshold);
-      // Labels, when they arrive, are a drift signal of their own: the labelled prior moved, or the
-      // deployed model's labelled accuracy fell below its clean accuracy by the rollback margin.
-      size_t labelled_in_window = 0, positives_in_window = 0;
-      for (int8_t l : arm.window_labels) {
-        if (l >= 0) { ++labelled_in_window; positives_in_window += l; }
-      }
-      // Remembered labelled rows whose batch has left the window count too.
-      std::vector<const HealedArm::LabelledRow*> remembered;
-      for (const auto& row : arm.label_memory) {
-        if (row.batch < window_batch.front()) {
-          remembered.push_back(&row);
-          ++labelled_in_window;
-          positives_in_window += row.label;
-        }
-      }
-      bool labels_ready = arm.uses_labels && labelled_in_window >= kMinLabelledRows;
-      if (labels_ready) {
-        double q = static_cast<double>(positives_in_window) / labelled_in_window;
-        bool labelled_prior_moved = std::fabs(q - cal.clean.train_prior) > opt.policy.prior_shift_threshold;
-        bool labelled_degraded = arm.current.version == 0 && arm.last_labelled_accuracy >= 0 &&
-                                 arm.last_labelled_accuracy < clean_accuracy - opt.policy.rollback_accuracy_drop;
-        drift_on = drift_on || labelled_prior_moved || labelled_degraded;
-      }
-      arm.quiet_batches = drift_on ? 0 : arm.quiet_batches + 1;
-
-      // Rollbacks first: health (labels) or drift gone (both arms).
-      if (arm.uses_labels && arm.episode_open && arm.health.Check() == HealthVerdict::kDegraded) {
-        uint64_t from = arm.current.version;
-        // Degraded means this version did worse than version 0 on the same rows. Go back to the
-        // best post-heal version whose own served record passes the same test (most accurate
-        // among those with enough labelled rows), else to version 0.
-        const uint64_t target = HealthyRollbackTarget(arm.served, from, kMinLabelledRows, health_config);
+      const Decision decision = arm.controller.Decide(static_cast<int64_t>(b));
+      if (decision.action == Action::kRollback || decision.action == Action::kReturnToAnchor) {
+        const uint64_t from = arm.current.version, target = decision.target;
         arm.current = arm.registry->Get(target)->adapter;
         arm.compiled = *model->Compile(arm.current);
+        arm.controller.ObserveActive(target, target, Origin::kController);
         arm.summary.rollbacks++;
-        arm.cooldown = opt.policy.rollback_window;
-        arm.episode_open = target != 0;  // a post-heal version stays under watch
-        std::string why = "health: " + arm.health.Explain();
-        if (target != 0) {
-          const ServedRecord& record = arm.served.at(target);
-          why += "; back to v" + std::to_string(target) + ", the most accurate post-heal version that passes on the rows it served (" +
-                 Fmt(record.served.accuracy()) + " accuracy, F1 " + Fmt(record.served.f1()) + " over " +
-                 std::to_string(record.served.total()) + " rows)";
-        } else {
-          why += "; back to v0: no post-heal version passes on the rows it served";
-        }
-        arm.health.Reset();
         shown.action = "rollback v" + std::to_string(target);
-        result.events.push_back({b, arm.name, "rollback", target, from, why, {}});
+        result.events.push_back({b, arm.name, "rollback", target, from, decision.reason, {}});
         continue;
       }
-      if (arm.current.version != 0 && arm.quiet_batches >= opt.policy.drift_gone_batches) {
-        uint64_t from = arm.current.version;
-        arm.current = arm.registry->Get(0)->adapter;
-        arm.compiled = *model->Compile(arm.current);
-        arm.summary.rollbacks++;
-        arm.episode_open = false;
-        shown.action = "rollback v0";
-        result.events.push_back({b, arm.name, "rollback", 0, from,
-                                 "drift gone: no drift signal for " + std::to_string(arm.quiet_batches) + " batches", {}});
+      if (decision.action == Action::kNone) {
+        if (!decision.reason.empty()) result.events.push_back({b, arm.name, "note", arm.current.version, arm.current.version, decision.reason, {}});
         continue;
       }
-      if (arm.cooldown > 0) { --arm.cooldown; continue; }
-      const bool enough_rows = window_n >= static_cast<size_t>(opt.policy.min_rows) || labels_ready;
-      if (!drift_on || opt.policy.mode != HealMode::kAuto || !enough_rows) continue;
 
-      // 4. Heal.
+      // 4. Heal, on the rows (and labels) from after the drift's onset only.
+      const size_t since_batch = decision.since_row / data.batch_size;
       HealJob job;
       job.base = arm.current;
-      job.rows = window_flat;
-      job.n_rows = window_n;
+      for (size_t i = 0; i < window_n; ++i) {
+        if (window_batch[i] < since_batch) continue;
+        job.rows.insert(job.rows.end(), window_rows[i].begin(), window_rows[i].end());
+        if (arm.uses_labels) job.labels.push_back(arm.window_labels[i]);
+        ++job.n_rows;
+      }
       if (arm.uses_labels) {
-        job.labels.assign(arm.window_labels.begin(), arm.window_labels.end());
-        for (const HealedArm::LabelledRow* row : remembered) {
-          job.rows.insert(job.rows.end(), row->features.begin(), row->features.end());
-          job.labels.push_back(row->label);
+        for (const HealedArm::LabelledRow& row : arm.label_memory) {
+          if (row.batch < since_batch || row.batch >= window_batch.front()) continue;
+          job.rows.insert(job.rows.end(), row.features.begin(), row.features.end());
+          job.labels.push_back(row.label);
+          ++job.n_rows;
         }
-        job.n_rows += remembered.size();
+        if (std::none_of(job.labels.begin(), job.labels.end(), [](int8_t l) { return l >= 0; })) job.labels.clear();
       }
       job.rules = rules.empty() ? nullptr : &rules;
       job.policy = opt.policy;
       job.new_version = arm.registry->LatestVersion() + 1;
       job.seed = opt.seed * 1000003 + b;
+      arm.controller.HealStarted(static_cast<int64_t>(b));
       auto healed = Heal(*model, cal, job);
       if (!healed.ok()) return healed.status().WithContext(arm.name + " heal after batch " + std::to_string(b));
       const HealReport& rep = healed->report;
@@ -354,20 +310,21 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       details.erase("duration_ms");  // wall-clock time: would make the same seed give different output
       details["fidi_z"] = reading.max_z;
       details["em_prior"] = em_prior;
-      std::string why = rep.diagnosis.explanation + "; " + rep.reason;
+      details["heal_rows"] = static_cast<double>(job.n_rows);
+      std::string why = decision.reason + "; " + rep.diagnosis.explanation + "; " + rep.reason;
       if (!healed->candidate) {
+        arm.controller.HealFinished(std::nullopt);
         arm.summary.rejections++;
         shown.action = "reject";
         result.events.push_back({b, arm.name, "rejection", job.new_version, arm.current.version, why, details});
         continue;
       }
-      arm.episode_open = true;
       VersionRecord rec{*healed->candidate, "heal: " + why, static_cast<int64_t>(b), details};
       REFLEX_RETURN_IF_ERROR(arm.registry->Put(rec));
       arm.current = *healed->candidate;
       arm.compiled = *model->Compile(arm.current);
+      arm.controller.HealFinished(arm.current.version);
       arm.summary.heal_events++;
-      arm.cooldown = opt.policy.cooldown_batches;
       shown.action = "heal v" + std::to_string(arm.current.version);
       result.events.push_back({b, arm.name, "heal", arm.current.version, rec.adapter.parent, why, details});
     }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "control/heal_controller.h"
 #include "core/fidi.h"
 #include "core/image_centroid.h"
 #include "core/registry.h"
@@ -56,7 +57,8 @@ struct Arm {
   std::shared_ptr<const CompiledAdapter> compiled;
   ClassConfusion confusion;
   ArmSummary summary;
-  int quiet_batches = 0;
+  control::HealController controller{control::ControllerConfig{}};  // the cluster's controller
+  std::vector<uint8_t> predicted;  // the class this arm gave each streamed row, as served
 };
 
 }  // namespace
@@ -184,6 +186,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
   auto fidi_or = FidiMonitor::Calibrate(cal_hidden.data(), cal_rows, width, monitored, fidi_config);
   if (!fidi_or.ok()) return fidi_or.status();
   FidiMonitor fidi = std::move(*fidi_or);
+  FidiMonitor fidi_newest(fidi.calibration(), width, FidiConfig{1, opt.policy.fidi_threshold, 1});  // newest batch alone
 
   auto frozen_compiled = model->Compile(model->initial_adapter());
   if (!frozen_compiled.ok()) return frozen_compiled.status();
@@ -239,6 +242,10 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     for (size_t i = 0; i < cal_rows; ++i) right += Argmax(p.data() + i * k, k) == cal_labels[i];
     clean_accuracy = static_cast<double>(right) / cal_rows;
   }
+  for (Arm& arm : arms) {
+    arm.controller = control::HealController(
+        control::ControllerConfig::FromPolicy(arm.policy, 0.5, clean_accuracy, true, opt.batch_size));
+  }
 
   SimResult result;
   result.scenario = opt.dataset + ":" + opt.corruption + (corrupted ? "-s" + std::to_string(opt.severity) : "");
@@ -286,6 +293,8 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     for (Arm& arm : arms) {
       REFLEX_RETURN_IF_ERROR(model->ScoreEmbedded(*arm.compiled, {h, bs, width}, probs.data()));
       tally(arm.confusion, arm.summary, arm.current.version);
+      arm.predicted.resize(n_batches * bs);
+      for (size_t i = 0; i < bs; ++i) arm.predicted[b * bs + i] = static_cast<uint8_t>(Argmax(probs.data() + i * k, k));
     }
     if (oracle) {
       REFLEX_RETURN_IF_ERROR(oracle->Score(*oracle_compiled, {rows, bs, dims}, probs.data()));
@@ -294,6 +303,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     // 2. Drift on the backbone outputs, and on the images' positions (a translation can leave
     // the backbone's output moments where they were).
     FidiReading reading = fidi.Observe(h, bs);
+    const FidiReading newest = fidi_newest.Observe(h, bs);
     record.fidi_z = reading.max_z;
     const double spread = CentroidSpread(rows, bs, train.images.height, train.images.width, cal.centre);
     const bool moved = CentroidsScattered(spread, cal.centre_spread, opt.policy.recentre_factor);
@@ -308,40 +318,47 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
       const size_t due = b - opt.label_delay;
       std::copy(chosen[due].begin(), chosen[due].end(), delivered.begin() + due * bs);
     }
-    // 4. Heals.
+    // 4. The controller's decisions, then heals on the rows since the drift's onset.
     const size_t seen = (b + 1) * bs;
-    // Labels as a drift signal of their own: version 0's accuracy on the labels delivered for
-    // the most recent rows (at least 50 of them).
-    bool labels_show_drift = false;
-    {
-      size_t labelled = 0, right = 0;
-      const size_t horizon = static_cast<size_t>(opt.policy.window_rows) + opt.max_labelled_rows;
-      for (size_t i = seen > horizon ? seen - horizon : 0; i < seen; ++i) {
-        if (delivered[i] < 0) continue;
-        ++labelled;
-        right += frozen_pred[i] == static_cast<uint8_t>(delivered[i]);
-      }
-      labels_show_drift = labelled >= 50 && static_cast<double>(right) / labelled < clean_accuracy - opt.policy.rollback_accuracy_drop;
-    }
     for (Arm& arm : arms) {
       ArmBatch& shown = record.arms[arm.name];
-      const bool rules_show_drift = arm.policy.w_rule > 0 && rules &&
-                                    static_cast<double>(record.conflicts) / bs > arm.policy.conflict_threshold;
-      const bool drift_on = record.drift || rules_show_drift || (arm.uses_labels && labels_show_drift);
-      arm.quiet_batches = drift_on ? 0 : arm.quiet_batches + 1;
-      if (arm.current.version != 0 && arm.quiet_batches >= arm.policy.drift_gone_batches) {
+      if (arm.uses_labels && b >= static_cast<size_t>(opt.label_delay)) {
+        const size_t due = b - opt.label_delay;
+        control::PairedOutcome outcome;
+        for (size_t i = due * bs; i < (due + 1) * bs; ++i) {
+          if (delivered[i] < 0) continue;
+          const auto truth_class = static_cast<uint8_t>(delivered[i]);
+          outcome.AddCorrect(arm.predicted[i] == truth_class, frozen_pred[i] == truth_class);
+        }
+        arm.controller.ObserveLabels({record.arms[arm.name].served_version, due * bs, outcome});
+      }
+      control::DriftObservation observed;
+      observed.now = static_cast<int64_t>(b);
+      observed.rows = bs;
+      observed.fidi_z = reading.drift ? reading.max_z : 0.0;
+      observed.fidi_z_now = newest.max_z;
+      if (moved) observed.signal = "image centroids scattered (spread " + Fixed(spread, 2) + " px)";
+      if (arm.policy.w_rule > 0 && rules) observed.conflict_rate = static_cast<double>(record.conflicts) / bs;
+      arm.controller.ObserveDrift(observed);
+      const control::Decision decision = arm.controller.Decide(static_cast<int64_t>(b));
+      if (decision.action == control::Action::kRollback || decision.action == control::Action::kReturnToAnchor) {
         const uint64_t from = arm.current.version;
-        arm.current = arm.registry->Get(0)->adapter;
-        arm.compiled = *frozen_compiled;
+        arm.current = arm.registry->Get(decision.target)->adapter;
+        auto compiled = model->Compile(arm.current);
+        if (!compiled.ok()) return compiled.status();
+        arm.compiled = *compiled;
+        arm.controller.ObserveActive(decision.target, decision.target, control::Origin::kController);
         arm.summary.rollbacks++;
-        shown.action = "rollback v0";
-        result.events.push_back({b, arm.name, "rollback", 0, from,
-                                 "drift gone: no drift signal for " + std::to_string(arm.quiet_batches) + " batches", {}});
+        shown.action = "rollback v" + std::to_string(decision.target);
+        result.events.push_back({b, arm.name, "rollback", decision.target, from, decision.reason, {}});
         continue;
       }
-      if (!drift_on || arm.policy.mode != HealMode::kAuto) continue;
-      if (seen < static_cast<size_t>(arm.policy.min_rows) || (b + 1) % (arm.policy.cooldown_batches + 1) != 0) continue;
-      const size_t first = seen > static_cast<size_t>(arm.policy.window_rows) ? seen - arm.policy.window_rows : 0;
+      if (decision.action != control::Action::kHeal) {
+        if (!decision.reason.empty()) result.events.push_back({b, arm.name, "note", arm.current.version, arm.current.version, decision.reason, {}});
+        continue;
+      }
+      const size_t window_first = seen > static_cast<size_t>(arm.policy.window_rows) ? seen - arm.policy.window_rows : 0;
+      const size_t first = std::max<size_t>(window_first, decision.since_row);
       HealJob job;
       job.base = arm.current;
       job.policy = arm.policy;
@@ -355,9 +372,9 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
       if (with_rows) job.rows.assign(stream.images.pixels.begin() + first * dims, stream.images.pixels.begin() + seen * dims);
       if (arm.uses_labels) {
         job.labels.assign(delivered.begin() + first, delivered.begin() + seen);
-        // Older labelled rows that have left the window, most recent first.
+        // Older labelled rows since the onset that have left the window, most recent first.
         size_t extra = 0;
-        for (size_t i = first; i-- > 0 && extra < opt.max_labelled_rows;) {
+        for (size_t i = first; i-- > decision.since_row && extra < opt.max_labelled_rows;) {
           if (delivered[i] < 0) continue;
           job.hidden.insert(job.hidden.end(), hidden.begin() + i * width, hidden.begin() + (i + 1) * width);
           if (with_rows) job.rows.insert(job.rows.end(), stream.images.pixels.begin() + i * dims, stream.images.pixels.begin() + (i + 1) * dims);
@@ -366,6 +383,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
           ++extra;
         }
       }
+      arm.controller.HealStarted(static_cast<int64_t>(b));
       const auto heal_started = Clock::now();
       auto healed = Heal(*model, cal, job);
       heal_seconds += Seconds(heal_started);
@@ -375,12 +393,14 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
       details.erase("duration_ms");
       details["fidi_z"] = reading.max_z;
       if (!healed->candidate) {
+        arm.controller.HealFinished(std::nullopt);
         arm.summary.rejections++;
         shown.action = "reject";
-        result.events.push_back({b, arm.name, "rejection", job.new_version, arm.current.version, rep.reason, details});
+        result.events.push_back({b, arm.name, "rejection", job.new_version, arm.current.version, decision.reason + "; " + rep.reason, details});
         continue;
       }
       REFLEX_RETURN_IF_ERROR(arm.registry->Put({*healed->candidate, "heal: " + rep.reason, static_cast<int64_t>(b), details}));
+      arm.controller.HealFinished(healed->candidate->version);
       arm.current = *healed->candidate;
       auto compiled = model->Compile(arm.current);
       if (!compiled.ok()) return compiled.status();
