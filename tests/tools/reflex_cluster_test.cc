@@ -165,13 +165,13 @@ BOOST_AUTO_TEST_CASE(csv_mode_bad_input_exits_2_naming_the_column) {
 //
 // Noise. Both tools are deterministic on a fixed input (two cluster runs give identical
 // metrics.csv and summary.json), so what varies is the stream. On this draw: frozen 0.282,
-// fleet 0.888, reflex-sim label-free 0.917 (gap 0.029). Over 10 more draws of the same design
-// (step and ramp drift, 2026-12-04) the gap was 0.002-0.04 whenever the healer accepted the
+// fleet 0.888, reflex-sim label-free 0.917 (gap 0.029). Over 16 more draws of the same design
+// (step and ramp drift, 2026-12-04) the gap was 0.001-0.04 whenever the healer accepted the
 // fleet's first heal of version 0. The fleet heals later than reflex-sim's label-free arm
 // (which starts healing on its EM-prior signal before FIDI fires, in small steps), so it heals
-// version 0 in one large step; in 4 of those 11 draws the healer's gate refused that step
+// version 0 in one large step; in 5 of those 16 draws the healer's gate refused that step
 // (candidate positive rate 0.04-0.12 against a floor of about half the clean rate) batch after
-// batch, and the fleet stayed on version 0 for most or all of the drift (gap up to 0.65).
+// batch, and the fleet stayed on version 0 for much or all of the drift (gap 0.14-0.65).
 // reflex-sim refuses the same step when given only the drifted rows, so that is the healer's
 // behaviour, not the cluster path's; kDataSeed is a draw where the step is accepted, and this
 // test fails if a healer change makes that step fail again.
