@@ -21,6 +21,16 @@ LabeledData Head(const LabeledData& d, size_t rows) {
 
 }  // namespace
 
+Status WriteTrainedBundle(const ScenarioData& data, uint64_t seed, const std::string& model_dir) {
+  auto model = HealableModel::CreateMlp(data.train.feature_names, seed);
+  if (!model.ok()) return model.status();
+  TrainConfig train;
+  train.seed = seed;
+  const BatchView view{data.train.features.data(), data.train.rows(), data.train.dims()};
+  REFLEX_RETURN_IF_ERROR(TrainMlp(**model, view, data.train.labels.data(), train).WithContext("training the deployed model"));
+  return WriteModelBundle(model_dir, **model, seed, data.train, data.rules_text, data.monitored);
+}
+
 Result<ScenarioStreams> BuildScenarioBundle(const std::string& scenario, uint64_t seed, const std::string& model_dir,
                                             size_t clean_rows, size_t holdout_rows) {
   auto data = MakeScenario(scenario, seed);
@@ -29,13 +39,7 @@ Result<ScenarioStreams> BuildScenarioBundle(const std::string& scenario, uint64_
   auto fresh = MakeScenario(scenario, seed + 7777);
   if (!fresh.ok()) return fresh.status();
 
-  auto model = HealableModel::CreateMlp(data->train.feature_names, seed);
-  if (!model.ok()) return model.status();
-  TrainConfig train;
-  train.seed = seed;
-  const BatchView view{data->train.features.data(), data->train.rows(), data->train.dims()};
-  REFLEX_RETURN_IF_ERROR(TrainMlp(**model, view, data->train.labels.data(), train).WithContext("training the deployed model"));
-  REFLEX_RETURN_IF_ERROR(WriteModelBundle(model_dir, **model, seed, data->train, data->rules_text, data->monitored));
+  REFLEX_RETURN_IF_ERROR(WriteTrainedBundle(*data, seed, model_dir));
 
   ScenarioStreams s;
   s.clean = Head(fresh->train, clean_rows);

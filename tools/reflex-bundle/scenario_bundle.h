@@ -16,6 +16,7 @@
 
 #include "core/csv.h"
 #include "core/status.h"
+#include "scenarios.h"
 
 namespace reflex::sim {
 
@@ -24,6 +25,12 @@ struct ScenarioStreams {
   LabeledData drift;    // drifted stream
   LabeledData holdout;  // drifted rows for measuring accuracy
 };
+
+// Trains the deployed model on `data.train` exactly as reflex-sim's experiment does (the built-in
+// MLP seeded with `seed`, TrainMlp with the same seed: the network its frozen arm scores with)
+// and writes the bundle to `model_dir` with data.train as the clean calibration rows, the rules
+// and the monitored features. Used for built-in scenarios and for a user's CSV (reflex-cluster).
+Status WriteTrainedBundle(const ScenarioData& data, uint64_t seed, const std::string& model_dir);
 
 // Trains the scenario's deployed model and writes the bundle to `model_dir`; returns the streams.
 Result<ScenarioStreams> BuildScenarioBundle(const std::string& scenario, uint64_t seed, const std::string& model_dir,

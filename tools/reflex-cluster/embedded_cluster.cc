@@ -11,15 +11,9 @@
 #include <set>
 #include <thread>
 
-#include <caf/all.hpp>
-#include <zmq.hpp>
+#include <nlohmann/json.hpp>
 
-#include "actors/coordinator.h"
-#include "actors/healer.h"
-#include "actors/replica.h"
-#include "actors/scheduler_tuning.h"
-#include "actors/wire_payload.h"
-#include "model/compute_threads.h"
+#include "embedded_fleet.h"
 #include "model/model_bundle.h"
 #include "scenario_bundle.h"
 #include "transport/scoring_client.h"
@@ -116,40 +110,6 @@ class Narrator {
   std::map<uint64_t, std::set<std::string>> applied_;
 };
 
-nlohmann::json ReplicaStatus(caf::actor_system& system, const actors::replica_actor& replica) {
-  nlohmann::json out;
-  caf::scoped_actor self{system};
-  self->request(replica, std::chrono::seconds(2), actors::status_atom::value)
-      .receive([&](std::string& j) { out = nlohmann::json::parse(j, nullptr, false); }, [&](caf::error&) {});
-  return out;
-}
-
-nlohmann::json Control(caf::actor_system& system, const actors::coordinator_actor& coordinator,
-                       const std::string& command) {
-  wire::ControlRequest req;
-  req.command = command;
-  nlohmann::json out;
-  caf::scoped_actor self{system};
-  self->request(coordinator, std::chrono::seconds(5), actors::control_atom::value, actors::EncodePayload(req))
-      .receive(
-          [&](std::string& bytes) {
-            auto reply = actors::DecodePayload<wire::ControlReply>(bytes, "control reply");
-            if (reply.ok() && reply->error == wire::ErrorCode::kOk) out = nlohmann::json::parse(reply->body_json, nullptr, false);
-          },
-          [&](caf::error&) {});
-  return out;
-}
-
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
-
 }  // namespace
 
 Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::function<void(const std::string&)> print) {
@@ -184,74 +144,15 @@ Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::funct
     report.frozen_holdout_accuracy = h.rows() ? static_cast<double>(correct) / h.rows() : 0;
   }
 
-  // One LibTorch thread per model call: the scoring workers and the heal already run in
-  // parallel (services/common/service_start.h, ConfigureCompute, says what intra-op threads cost).
-  SetComputeThreads(1);
-  caf::actor_system_config cfg;
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  actors::TuneSchedulerForIdleActors(cfg);
-  caf::actor_system system{cfg};
-  auto context = std::make_shared<zmq::context_t>(1);
-
-  actors::CoordinatorOptions co;
-  co.bundle = bundle;
-  co.registry_dir = "";  // in memory
-  co.weights_publish = "inproc://reflex-weights";
-  co.weights_snapshot = "inproc://reflex-weights-snapshot";
-  co.zmq_context = context;
-  co.policy = opt.policy;
-  co.log = narrator.For("coordinator");
-  auto coordinator = actors::SpawnCoordinator(system, co);
-  if (!coordinator.ok()) return coordinator.status();
-
-  actors::HealerOptions ho;
-  ho.bundle = bundle;
-  ho.coordinator.local = caf::actor_cast<caf::actor>(*coordinator);
-  ho.device = "auto";
-  ho.log = narrator.For("healer-1");
-  auto healer = system.spawn(actors::HealerBehavior, ho);
-
-  std::vector<actors::replica_actor> replicas;
-  auto stop_all = [&] {
-    for (auto& r : replicas) caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(healer, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(*coordinator, caf::exit_reason::user_shutdown);
-  };
-  for (int i = 1; i <= opt.replicas; ++i) {
-    actors::ReplicaOptions ro;
-    ro.id = "replica-" + std::to_string(i);
-    ro.bundle = bundle;
-    ro.scoring_endpoint = "tcp://127.0.0.1:*";
-    ro.coordinator.local = caf::actor_cast<caf::actor>(*coordinator);
-    ro.weights_publish = co.weights_publish;
-    ro.weights_snapshot = co.weights_snapshot;
-    ro.zmq_context = context;
-    ro.summary_rows = 100;
-    ro.summary_interval_ms = 300;
-    ro.log = narrator.For(ro.id);
-    auto r = actors::SpawnReplica(system, ro);
-    if (!r.ok()) {
-      stop_all();
-      return r.status();
-    }
-    replicas.push_back(*r);
-  }
-  std::vector<std::string> endpoints;
-  const bool ready = WaitFor(
-      [&] {
-        endpoints.clear();
-        for (auto& r : replicas) {
-          nlohmann::json s = ReplicaStatus(system, r);
-          if (!s.is_object() || !s.value("ready", false)) return false;
-          endpoints.push_back(s.value("endpoint", std::string()));
-        }
-        return true;
-      },
-      std::chrono::seconds(30));
-  if (!ready) {
-    stop_all();
-    return Status::Unavailable("the replicas did not become ready within 30 s");
-  }
+  FleetOptions fo;
+  fo.replicas = opt.replicas;
+  fo.summary_rows = 100;
+  fo.summary_interval_ms = 300;
+  fo.policy = opt.policy;
+  fo.log_for = [&narrator](const std::string& who) { return narrator.For(who); };
+  auto fleet = EmbeddedFleet::Start(bundle, fo);
+  if (!fleet.ok()) return fleet.status();
+  const std::vector<std::string>& endpoints = (*fleet)->endpoints();
   narrator.Say("cluster up: coordinator, healer-1, " + std::to_string(opt.replicas) + " replicas serving v0 at " +
                endpoints.front() + (endpoints.size() > 1 ? " ..." : ""));
 
@@ -260,10 +161,7 @@ Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::funct
   client_options.attempt_timeout = std::chrono::milliseconds(1000);
   client_options.max_attempts = 4;
   auto client = transport::ScoringClient::Create(client_options);
-  if (!client.ok()) {
-    stop_all();
-    return client.status();
-  }
+  if (!client.ok()) return client.status();
 
   struct PendingLabel {
     size_t due;
@@ -322,18 +220,18 @@ Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::funct
   stream(streams->drift, true);
 
   // Let a heal still running finish, then read where the fleet should be.
-  WaitFor(
+  WaitUntil(
       [&] {
-        nlohmann::json s = Control(system, *coordinator, "status");
+        nlohmann::json s = (*fleet)->CoordinatorStatus();
         return s.is_object() && !s.value("heal_in_flight", false);
       },
       std::chrono::seconds(30));
-  nlohmann::json status = Control(system, *coordinator, "status");
+  nlohmann::json status = (*fleet)->CoordinatorStatus();
   report.final_version = status.is_object() ? status.value("current_version", uint64_t{0}) : 0;
-  report.converged = WaitFor(
+  report.converged = WaitUntil(
       [&] {
-        for (auto& r : replicas) {
-          nlohmann::json s = ReplicaStatus(system, r);
+        for (size_t i = 0; i < endpoints.size(); ++i) {
+          nlohmann::json s = (*fleet)->ReplicaStatus(i);
           if (!s.is_object() || s.value("version", uint64_t{0}) != report.final_version) return false;
         }
         return true;
@@ -359,7 +257,6 @@ Result<EmbeddedReport> RunEmbeddedCluster(const EmbeddedOptions& opt, std::funct
   report.drift_detected = narrator.drift_detected();
   report.healed = narrator.healed();
   client->reset();
-  stop_all();
   return report;
 }
 

@@ -173,7 +173,7 @@ std::vector<std::string> TableFootnotes(const SimResult& result) {
 }
 
 void PrintTable(std::ostream& out, const SimResult& result) {
-  out << "reflex-sim  scenario=" << result.scenario << "  seed=" << result.seed
+  out << result.tool << "  scenario=" << result.scenario << "  seed=" << result.seed
       << "  batches=" << result.batches.size() << " x " << result.batch_size << " rows\n\n";
 
   SummaryTable table = BuildSummaryTable(result);
@@ -228,7 +228,30 @@ void PrintTable(std::ostream& out, const SimResult& result) {
   }
 }
 
-std::string SummaryJson(const SimResult& result) {
+nlohmann::json ArmSummaryJson(const ArmSummary& arm) {
+  const Confusion& c = arm.confusion;
+  nlohmann::json a;
+  a["accuracy"] = c.accuracy();
+  a["precision"] = c.precision();
+  a["recall"] = c.recall();
+  a["f1"] = c.f1();
+  a["tp"] = c.tp;
+  a["fp"] = c.fp;
+  a["tn"] = c.tn;
+  a["fn"] = c.fn;
+  a["rows"] = c.total();
+  a["heal_events"] = arm.heal_events;
+  a["rejections"] = arm.rejections;
+  a["rollbacks"] = arm.rollbacks;
+  a["final_version"] = arm.final_version;
+  a["labels_used"] = arm.labels_used;
+  if (arm.cost_per_1000) a["cost_per_1000"] = *arm.cost_per_1000;
+  if (arm.bayes_frontier_f1) a["bayes_frontier_f1"] = *arm.bayes_frontier_f1;
+  if (arm.macro_f1) a["macro_f1"] = *arm.macro_f1;
+  return a;
+}
+
+nlohmann::json SummaryValue(const SimResult& result) {
   nlohmann::json root;
   root["scenario"] = result.scenario;
   root["seed"] = result.seed;
@@ -237,28 +260,7 @@ std::string SummaryJson(const SimResult& result) {
   root["fidi_threshold"] = result.fidi_threshold;
   root["arm_order"] = result.arm_order;
   nlohmann::json arms = nlohmann::json::object();
-  for (const auto& [name, arm] : result.arms) {
-    const Confusion& c = arm.confusion;
-    nlohmann::json a;
-    a["accuracy"] = c.accuracy();
-    a["precision"] = c.precision();
-    a["recall"] = c.recall();
-    a["f1"] = c.f1();
-    a["tp"] = c.tp;
-    a["fp"] = c.fp;
-    a["tn"] = c.tn;
-    a["fn"] = c.fn;
-    a["rows"] = c.total();
-    a["heal_events"] = arm.heal_events;
-    a["rejections"] = arm.rejections;
-    a["rollbacks"] = arm.rollbacks;
-    a["final_version"] = arm.final_version;
-    a["labels_used"] = arm.labels_used;
-    if (arm.cost_per_1000) a["cost_per_1000"] = *arm.cost_per_1000;
-    if (arm.bayes_frontier_f1) a["bayes_frontier_f1"] = *arm.bayes_frontier_f1;
-    if (arm.macro_f1) a["macro_f1"] = *arm.macro_f1;
-    arms[name] = std::move(a);
-  }
+  for (const auto& [name, arm] : result.arms) arms[name] = ArmSummaryJson(arm);
   root["arms"] = std::move(arms);
   if (result.published) {
     const PublishedFigures& p = *result.published;
@@ -272,8 +274,10 @@ std::string SummaryJson(const SimResult& result) {
   if (result.cost_fn) root["cost_fn"] = *result.cost_fn;
   root["notes"] = result.notes;
   if (result.num_classes >= 2) root["num_classes"] = result.num_classes;
-  return root.dump(2) + "\n";
+  return root;
 }
+
+std::string SummaryJson(const SimResult& result) { return SummaryValue(result).dump(2) + "\n"; }
 
 std::string MetricsCsv(const SimResult& result) {
   std::string csv = "batch,fidi_z,drift,conflicts";
@@ -300,7 +304,7 @@ std::string MetricsCsv(const SimResult& result) {
   return csv;
 }
 
-std::string EventsJson(const SimResult& result) {
+nlohmann::json EventsValue(const SimResult& result) {
   nlohmann::json events = nlohmann::json::array();
   for (const SimEvent& e : result.events) {
     nlohmann::json details = nlohmann::json::object();
@@ -315,8 +319,10 @@ std::string EventsJson(const SimResult& result) {
   }
   nlohmann::json root;
   root["events"] = std::move(events);
-  return root.dump(2) + "\n";
+  return root;
 }
+
+std::string EventsJson(const SimResult& result) { return EventsValue(result).dump(2) + "\n"; }
 
 Status WriteOutputs(const std::string& dir, const SimResult& result) {
   const std::filesystem::path folder(dir);

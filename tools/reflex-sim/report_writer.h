@@ -12,13 +12,15 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 #include "reflex-sim/report_html.h"
 #include "reflex-sim/sim_result.h"
 
 namespace reflex::sim {
 
-// Prints the results table to `out`: a header line ("reflex-sim  scenario=...  seed=...  batches=
+// Prints the results table to `out`: a header line ("<result.tool>  scenario=...  seed=...  batches=
 // K x N rows"), one row per arm of `arm_order`, then the published figures (when set) and the
 // notes. Plain text, aligned columns, at most 120 columns wide: the "labels used" cell wraps
 // onto further lines when the row would be wider.
@@ -34,6 +36,13 @@ Status WriteOutputs(const std::string& dir, const SimResult& result);
 // rollbacks, final_version, labels_used, [cost_per_1000], [bayes_frontier_f1]}}), "published"
 // and "cost_fp"/"cost_fn" when set, and the notes. Keys sorted; ends with a newline.
 std::string SummaryJson(const SimResult& result);
+
+// The pieces SummaryJson and EventsJson are made of, for tools that write the same schema with
+// keys of their own added (reflex-cluster): one arm's totals as they appear under "arms", the
+// whole summary.json object, and the whole events.json object.
+nlohmann::json ArmSummaryJson(const ArmSummary& arm);
+nlohmann::json SummaryValue(const SimResult& result);
+nlohmann::json EventsValue(const SimResult& result);
 
 // metrics.csv: "batch,fidi_z,drift,conflicts" then "<arm>_accuracy,<arm>_f1,<arm>_version,
 // <arm>_action" for each arm of `arm_order`; one row per batch. Cells of an arm absent from a

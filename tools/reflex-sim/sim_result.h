@@ -69,6 +69,7 @@ struct PublishedFigures {
 };
 
 struct SimResult {
+  std::string tool = "reflex-sim";  // names the run in the table's header line
   std::string scenario;            // "seed", "recalibration", "prior", or "csv"
   uint64_t seed = 0;
   size_t batch_size = 0;

@@ -1,0 +1,22 @@
+// LoadUserData: a user's CSV files as the data set reflex-sim streams (its --train/--stream mode),
+// shared with reflex-cluster's CSV mode so both tools read the same rows the same way.
+//
+// Plain function; no shared state. Reads files (blocking). Errors name the file (and, from the
+// CSV reader, its line and column): InvalidArgument for bad content, IoError when unreadable.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "scenarios.h"
+
+namespace reflex::sim {
+
+// TRAIN and STREAM with a header row and a 0/1 `label` column; STREAM's feature columns must
+// equal TRAIN's. `rules_path` (may be empty) is parsed against TRAIN's columns; `monitor` is a
+// comma-separated list of FIDI features (empty: all). The stream must hold one batch at least.
+Result<ScenarioData> LoadUserData(const std::string& train_path, const std::string& stream_path,
+                                  const std::string& label, const std::string& rules_path,
+                                  const std::string& monitor, size_t batch_size);
+
+}  // namespace reflex::sim
