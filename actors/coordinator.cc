@@ -31,17 +31,22 @@ void UpdateGauges(CoordinatorSelf self) {
   st.metrics.current_version->Set(static_cast<double>(st.runtime->registry().active()));
 }
 
-// Version 0's accuracy on the bundle's clean labelled sample: the reference for label-driven drift.
-double CleanAccuracy(const ModelBundle& bundle) {
+// Version 0 on the bundle's clean labelled sample: its accuracy (the reference for label-driven
+// drift) and the EM prior estimate of its posteriors (the reference for the stream's estimate).
+struct CleanReference {
+  double accuracy = 1.0;
+  std::optional<double> prior_estimate;
+};
+CleanReference CleanReferenceOf(const ModelBundle& bundle) {
   const HealCalibration& cal = *bundle.calibration;
   const size_t n = cal.clean_sample_rows, cols = bundle.model->input_dims();
-  if (n == 0 || bundle.model->outputs_per_row() != 1 || cal.clean_sample.size() != n * cols) return 1.0;
+  if (n == 0 || bundle.model->outputs_per_row() != 1 || cal.clean_sample.size() != n * cols) return {};
   auto v0 = bundle.model->Compile(bundle.model->initial_adapter());
   std::vector<float> p(n);
-  if (!v0.ok() || !bundle.model->Score(**v0, {cal.clean_sample.data(), n, cols}, p.data()).ok()) return 1.0;
+  if (!v0.ok() || !bundle.model->Score(**v0, {cal.clean_sample.data(), n, cols}, p.data()).ok()) return {};
   Confusion c;
   for (size_t i = 0; i < n; ++i) c.Add(p[i] >= 0.5f, cal.clean_sample_labels[i] == 1);
-  return c.accuracy();
+  return {c.accuracy(), EstimatePriorEm(p.data(), n, cal.clean.train_prior).prior};
 }
 
 // The controller's configuration follows the operator's policy and pin.
@@ -50,6 +55,7 @@ void SyncController(CoordinatorSelf self) {
   control::ControllerConfig c = control::ControllerConfig::FromPolicy(
       st.policy, st.options.bundle->calibration->clean.train_prior, st.clean_accuracy, false, kNominalBatchRows);
   c.cooldown = st.policy.cooldown_ms;
+  c.clean_prior_estimate = st.clean_prior_estimate;
   st.controller.SetConfig(c);
   st.controller.SetPinned(st.pinned.has_value());
 }
@@ -83,6 +89,7 @@ void ObserveSummary(CoordinatorSelf self, const wire::DriftSummary& s) {
   if (st.anchor_probs.size() >= static_cast<size_t>(st.policy.min_rows)) {
     std::vector<float> probs(st.anchor_probs.begin(), st.anchor_probs.end());
     o.prior_estimate = EstimatePriorEm(probs.data(), probs.size(), st.options.bundle->calibration->clean.train_prior).prior;
+    o.prior_estimate_rows = probs.size();
   }
   const bool was_drifting = st.controller.drifting();
   st.controller.ObserveDrift(o);
@@ -378,7 +385,9 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
   const ModelBundle& bundle = *st.options.bundle;
   st.drift.emplace(bundle.fidi, bundle.model->input_dims(), static_cast<size_t>(std::max(1, st.options.window_summaries)),
                    static_cast<size_t>(std::max(1, st.policy.window_rows)));
-  st.clean_accuracy = CleanAccuracy(bundle);
+  const CleanReference clean = CleanReferenceOf(bundle);
+  st.clean_accuracy = clean.accuracy;
+  st.clean_prior_estimate = clean.prior_estimate;
   {
     // A restarted coordinator takes the registry's active version as its starting point; a
     // version it did not make in this run is left to the operator.

@@ -129,15 +129,21 @@ void HealController::UpdateDrift(const DriftObservation& o) {
   const bool fidi = o.fidi_z > config_.fidi_threshold;
   const bool fidi_now = o.fidi_z_now.value_or(o.fidi_z) > config_.fidi_threshold;
   const bool conflicts = o.conflict_rate && *o.conflict_rate > config_.conflict_threshold;
+  const double prior_reference = config_.clean_prior_estimate.value_or(config_.clean_prior);
+  // An estimate from n rows is at least as noisy as a binomial proportion of n.
+  const double prior_noise =
+      o.prior_estimate_rows > 0
+          ? config_.label_signal_z * std::sqrt(std::max(prior_reference * (1 - prior_reference), 1e-4) / o.prior_estimate_rows)
+          : 0.0;
   const bool prior = !config_.multiclass && o.prior_estimate &&
-                     std::fabs(*o.prior_estimate - config_.clean_prior) > config_.prior_shift_threshold;
+                     std::fabs(*o.prior_estimate - prior_reference) > std::max(config_.prior_shift_threshold, prior_noise);
   const bool other = !o.signal.empty();
   const uint64_t first_row = rows_seen_ - o.rows;
   if (!drifting_) {
     std::string why;
     if (fidi) why = "fidi z " + Fixed(o.fidi_z, 2);
     else if (conflicts) why = "rule conflicts " + Fixed(*o.conflict_rate);
-    else if (prior) why = "prior estimate " + Fixed(*o.prior_estimate) + ", clean " + Fixed(config_.clean_prior);
+    else if (prior) why = "prior estimate " + Fixed(*o.prior_estimate) + ", clean " + Fixed(prior_reference);
     else if (other) why = o.signal;
     uint64_t onset = first_row;
     if (why.empty()) {

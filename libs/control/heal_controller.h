@@ -12,8 +12,9 @@
 //
 // Rules, each in one place below:
 // - Drift is on while any signal is: the windowed FIDI z above fidi_threshold, the rule-conflict
-//   rate above conflict_threshold, the prior estimate (EM on version 0's posteriors) further than
-//   prior_shift_threshold from the clean prior, the driver's own signal (DriftObservation::signal),
+//   rate above conflict_threshold, the prior estimate (EM on version 0's posteriors) further from
+//   its clean value than both prior_shift_threshold and label_signal_z binomial standard errors
+//   of the rows behind it, the driver's own signal (DriftObservation::signal),
 //   or recent labels showing the positive rate or
 //   version 0's accuracy moved from their clean values (binomial z above label_signal_z). The
 //   row at which drift came on is the episode's onset: a heal learns only from rows after it.
@@ -54,6 +55,10 @@ struct ControllerConfig {
   double prior_shift_threshold = 0.05;
   double label_signal_z = 3.0;       // labelled prior or version-0 accuracy moved: binomial z bound
   double clean_prior = 0.5;          // positive rate of the clean training labels
+  // What the prior estimator says on clean data (EM on version 0's own clean posteriors): the
+  // reference a stream's estimate is compared with, since a model that is not perfectly
+  // calibrated biases EM the same way on clean and on drifted rows. Unset: clean_prior.
+  std::optional<double> clean_prior_estimate;
   double clean_accuracy = 1.0;       // version 0's accuracy on its clean data
   bool multiclass = false;           // no prior or F1 signals; accuracy only
   uint64_t min_rows = 300;           // rows since onset before the first heal of an episode
@@ -76,6 +81,7 @@ struct DriftObservation {
   std::optional<double> fidi_z_now;   // the newest rows alone (for the end); default fidi_z
   std::optional<double> conflict_rate;
   std::optional<double> prior_estimate;
+  uint64_t prior_estimate_rows = 0;   // rows behind it: its noise bounds what counts as a move
   std::string signal;  // a driver's own label-free signal that is on (e.g. "image centroids scattered"); "" off
 };
 

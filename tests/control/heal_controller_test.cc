@@ -285,3 +285,14 @@ BOOST_AUTO_TEST_CASE(AfterAHealthRollbackNoHealUntilTheHoldoffHasPassed) {
   Batch(hc, ++now, 3.0);
   BOOST_CHECK(hc.Decide(now).action == Action::kHeal);
 }
+
+BOOST_AUTO_TEST_CASE(APriorEstimateWithinItsNoiseIsNotDrift) {
+  HealController hc(Config());
+  // 0.08 from 0.2 on 300 rows: 3 binomial standard errors are 0.069: drift.
+  hc.ObserveDrift({1, 100, 0.1, 0.1, std::nullopt, 0.28, 300});
+  BOOST_CHECK(hc.drifting());
+  // The same move on 100 rows is inside 3 standard errors (0.12): not drift.
+  HealController few(Config());
+  few.ObserveDrift({1, 100, 0.1, 0.1, std::nullopt, 0.28, 100});
+  BOOST_CHECK(!few.drifting());
+}

@@ -141,13 +141,15 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
   auto frozen_compiled = model->Compile(model->initial_adapter());
   if (!frozen_compiled.ok()) return frozen_compiled.status();
   // The deployed model's accuracy on its clean data: the reference for label-driven drift.
-  double clean_accuracy = 0;
+  // And the EM prior estimate on its own clean posteriors: the reference for the stream's.
+  double clean_accuracy = 0, clean_prior_estimate = 0;
   {
     std::vector<float> p(train_view.rows);
     REFLEX_RETURN_IF_ERROR(model->Score(**frozen_compiled, train_view, p.data()));
     Confusion c;
     for (size_t i = 0; i < train_view.rows; ++i) c.Add(p[i] > 0.5f, data.train.labels[i] == 1);
     clean_accuracy = c.accuracy();
+    clean_prior_estimate = EstimatePriorEm(p.data(), train_view.rows, cal.clean.train_prior).prior;
   }
   std::shared_ptr<const CompiledAdapter> oracle_compiled;
   if (oracle) oracle_compiled = *oracle->Compile(oracle->initial_adapter());
@@ -164,8 +166,9 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
   arms[0].name = "healed_labels";
   arms[0].uses_labels = true;
   arms[1].name = "healed_label_free";
-  const ControllerConfig controller_config =
+  ControllerConfig controller_config =
       ControllerConfig::FromPolicy(opt.policy, cal.clean.train_prior, clean_accuracy, false, data.batch_size);
+  controller_config.clean_prior_estimate = clean_prior_estimate;
   for (HealedArm& arm : arms) {
     arm.current = model->initial_adapter();
     arm.compiled = *frozen_compiled;
@@ -260,7 +263,10 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       seen.fidi_z = reading.drift ? reading.max_z : 0.0;
       seen.fidi_z_now = newest.max_z;
       if (!rules.empty()) seen.conflict_rate = static_cast<double>(record.conflicts) / data.batch_size;
-      if (window_n >= static_cast<size_t>(opt.policy.min_rows)) seen.prior_estimate = em_prior;
+      if (window_n >= static_cast<size_t>(opt.policy.min_rows)) {
+        seen.prior_estimate = em_prior;
+        seen.prior_estimate_rows = window_n;
+      }
       arm.controller.ObserveDrift(seen);
 
       const Decision decision = arm.controller.Decide(static_cast<int64_t>(b));

@@ -232,8 +232,8 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
   oracle_summary.name = "oracle";
   oracle_summary.labels_used = "all " + std::to_string(train.images.count) + " training images, corrupted";
   ClassConfusion frozen_confusion(k), oracle_confusion(k);
-  // The deployed model's accuracy on clean (calibration) images: labels reveal drift when the
-  // deployed model falls more than rollback_accuracy_drop below it.
+  // The deployed model's accuracy on clean (calibration) images: the controller's reference for
+  // label-driven drift.
   double clean_accuracy = 0;
   {
     std::vector<float> p(cal_rows * k);

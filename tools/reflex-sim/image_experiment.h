@@ -8,10 +8,10 @@
 //   oracle             the same network trained on corrupted training images (cached too)
 // All healed arms share the frozen backbone: each batch runs it once (HealableModel::Embed) and
 // heals learn from the backbone outputs of the most recent window_rows rows. Drift is FIDI on
-// the backbone outputs (units alive on clean data); for the labelled arm also version 0's
-// accuracy on the delivered labels (at least 50) falling rollback_accuracy_drop below its clean
-// accuracy. Heals run every cooldown_batches + 1 batches while drift is on; after
-// drift_gone_batches quiet batches an arm returns to version 0. The labelled arm's policy is
+// the backbone outputs (units alive on clean data) and scattered image centroids. Each healed
+// arm's decisions (heal on the rows since the onset, roll back, return to version 0 when drift
+// ends) come from the heal controller the cluster runs (control/heal_controller.h); the labelled
+// arm's controller also sees what it and version 0 did on the delivered labels. The labelled arm's policy is
 // LabelledImagePolicy(policy) and its job also holds up to max_labelled_rows older labelled rows.
 // Optional class rules (rules_path, image_classes.h): their conflicts with the frozen model's
 // class (per batch, over rows) are a drift signal above conflict_threshold, and the healed arms
