@@ -23,6 +23,8 @@
 #include "image_experiment.h"
 #include "report_writer.h"
 #include "scenarios.h"
+#include "zoo.h"
+#include "zoo_report.h"
 
 namespace {
 
@@ -88,6 +90,36 @@ int PrintAndWrite(const reflex::sim::SimResult& result, const std::string& out_d
   return 0;
 }
 
+// --zoo: runs the drift zoo, prints its table and, with --out, writes zoo.json. Returns the exit code.
+int RunZooCommand(reflex::sim::ZooOptions options, const std::string& families, const std::string& budgets,
+                  const std::string& out_dir) {
+  if (!families.empty()) options.families = SplitCommas(families);
+  if (!budgets.empty()) {
+    auto parsed = reflex::sim::ParseBudgets(budgets);
+    if (!parsed.ok()) {
+      std::cerr << "reflex-sim: " << parsed.status().message() << "\n";
+      return kBadInput;
+    }
+    options.budgets = *parsed;
+  }
+  options.log = &std::cerr;
+  auto rows = reflex::sim::RunZoo(options);
+  if (!rows.ok()) {
+    std::cerr << "reflex-sim: " << rows.status().ToString() << "\n";
+    return rows.status().code() == reflex::StatusCode::kInvalidArgument ? kBadInput : 1;
+  }
+  const reflex::sim::ZooSummary summary = reflex::sim::SummariseZoo(*rows);
+  reflex::sim::PrintZoo(std::cout, options, *rows, summary);
+  if (out_dir.empty()) return 0;
+  reflex::Status s = reflex::sim::WriteZooJson(out_dir, options, *rows, summary);
+  if (!s.ok()) {
+    std::cerr << "reflex-sim: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << out_dir << "/zoo.json\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,6 +164,17 @@ int main(int argc, char** argv) {
   app.add_option("--label-policy", image.label_policy_overrides, "images: policy override KEY=VALUE for the labelled arm only (repeatable)");
   bool no_oracle = false;
   app.add_flag("--no-oracle", no_oracle, "skip the oracle arm (no corrupted training)");
+  // The drift zoo (zoo.h).
+  bool zoo = false, zoo_quick = false;
+  int zoo_seeds = 3;
+  std::string zoo_families, zoo_budgets;
+  auto* zoo_opt = app.add_flag("--zoo", zoo, "run the drift zoo: every scenario family x seed x label budget");
+  auto* zoo_quick_opt = app.add_flag("--zoo-quick", zoo_quick, "a small zoo: offset and label_up, seed 1, 10%/5, short streams");
+  app.add_option("--seeds", zoo_seeds, "zoo: seeds 1..N")->check(CLI::Range(1, 1000));
+  app.add_option("--families", zoo_families, "zoo: comma-separated families (default: all)");
+  app.add_option("--budgets", zoo_budgets, "zoo: label budgets like 10%/5,100%/0, or 'all' or 'default'");
+  zoo_opt->excludes(zoo_quick_opt)->excludes(scen)->excludes(train_opt);
+  zoo_quick_opt->excludes(scen)->excludes(train_opt);
   scen->excludes(train_opt);
   dataset_opt->excludes(scen)->excludes(train_opt);
   train_images_opt->excludes(scen)->excludes(train_opt);
@@ -140,6 +183,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kBadInput;
+  }
+  if (zoo || zoo_quick) {
+    reflex::sim::ZooOptions options = zoo_quick ? reflex::sim::QuickZooOptions() : reflex::sim::ZooOptions{};
+    if (app.count("--seeds")) options.seeds = zoo_seeds;
+    return RunZooCommand(options, zoo_families, zoo_budgets, out_dir);
   }
   const bool image_mode = !dataset.empty() || !image.train_images.empty() || !image.stream_images.empty();
   if (image_mode) opt.policy = reflex::sim::DefaultImagePolicy();
