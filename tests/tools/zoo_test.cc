@@ -99,3 +99,14 @@ BOOST_AUTO_TEST_CASE(TheTableAndJsonShowEveryRowAndTheSummary) {
   BOOST_TEST(j.at("summary").at("do_no_harm").contains("labels_below_label_free"));
   BOOST_TEST(j.at("summary").at("categories").contains("covariate"));
 }
+
+BOOST_AUTO_TEST_CASE(ARowSurvivesItsJsonRoundTrip) {
+  for (const ZooRow& row : {Row("offset", "covariate", 2, {0.1, 5}, 0.5, 0.7, 0.6, 0.9), Row("none", "none", 1, {0.0, 0}, 0.7, 0.7, 0.7, 0.7)}) {
+    auto back = ZooRowFromJson(nlohmann::json::parse(ZooRowToJson(row).dump()));
+    BOOST_REQUIRE(back.ok());
+    BOOST_TEST(ZooRowToJson(*back) == ZooRowToJson(row));
+    BOOST_TEST(back->has_labels == row.has_labels);
+    BOOST_TEST(back->Key() == row.Key());
+  }
+  BOOST_TEST(!ZooRowFromJson(nlohmann::json{{"family", "offset"}}).ok());
+}

@@ -166,11 +166,12 @@ int main(int argc, char** argv) {
   app.add_flag("--no-oracle", no_oracle, "skip the oracle arm (no corrupted training)");
   // The drift zoo (zoo.h).
   bool zoo = false, zoo_quick = false;
-  int zoo_seeds = 3;
+  int zoo_seeds = 3, zoo_jobs = 2;
   std::string zoo_families, zoo_budgets;
   auto* zoo_opt = app.add_flag("--zoo", zoo, "run the drift zoo: every scenario family x seed x label budget");
   auto* zoo_quick_opt = app.add_flag("--zoo-quick", zoo_quick, "a small zoo: offset and label_up, seed 1, 10%/5, short streams");
   app.add_option("--seeds", zoo_seeds, "zoo: seeds 1..N")->check(CLI::Range(1, 1000));
+  app.add_option("--jobs", zoo_jobs, "zoo: experiments at once, in worker processes (default 2)")->check(CLI::Range(1, 64));
   app.add_option("--families", zoo_families, "zoo: comma-separated families (default: all)");
   app.add_option("--budgets", zoo_budgets, "zoo: label budgets like 10%/5,100%/0, or 'all' or 'default'");
   zoo_opt->excludes(zoo_quick_opt)->excludes(scen)->excludes(train_opt);
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
   if (zoo || zoo_quick) {
     reflex::sim::ZooOptions options = zoo_quick ? reflex::sim::QuickZooOptions() : reflex::sim::ZooOptions{};
     if (app.count("--seeds")) options.seeds = zoo_seeds;
+    options.jobs = zoo_jobs;
     return RunZooCommand(options, zoo_families, zoo_budgets, out_dir);
   }
   const bool image_mode = !dataset.empty() || !image.train_images.empty() || !image.stream_images.empty();

@@ -8,6 +8,7 @@
 
 #include "experiment.h"
 #include "model/compute_threads.h"
+#include "zoo_workers.h"
 
 namespace reflex::sim {
 
@@ -130,7 +131,7 @@ ZooOptions QuickZooOptions() {
   return o;
 }
 
-Result<std::vector<ZooRow>> RunZoo(const ZooOptions& options) {
+Result<std::vector<ZooUnit>> ZooUnits(const ZooOptions& options) {
   std::vector<std::string> families = options.families;
   if (families.empty()) {
     for (const ZooFamily& f : ZooFamilies()) families.push_back(f.name);
@@ -141,29 +142,43 @@ Result<std::vector<ZooRow>> RunZoo(const ZooOptions& options) {
   }
   if (options.seeds < 1) return Status::InvalidArgument("--seeds must be at least 1");
   if (options.budgets.empty()) return Status::InvalidArgument("--budgets: no budget given");
-  SetComputeThreads(options.threads);
-  const size_t total = families.size() * options.seeds * options.budgets.size();
-  std::vector<ZooRow> rows;
+  std::vector<ZooUnit> units;
   for (const std::string& family : families) {
     for (int seed = 1; seed <= options.seeds; ++seed) {
-      auto scenario = MakeZooScenario(family, static_cast<uint64_t>(seed), options.shape);
-      if (!scenario.ok()) return scenario.status();
-      for (const LabelBudget& budget : options.budgets) {
-        const auto start = std::chrono::steady_clock::now();
-        const std::clock_t cpu_start = std::clock();
-        auto row = RunOne(*scenario, budget);
-        if (!row.ok()) return row.status();
-        rows.push_back(*row);
-        if (options.log) {
-          const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-          *options.log << "zoo [" << rows.size() << "/" << total << "] " << row->Key() << ": F1 frozen "
-                       << row->frozen.f1 << ", label-free " << row->label_free.f1 << ", labels " << row->labels.f1
-                       << ", oracle " << row->oracle.f1 << " (" << std::lround(seconds * 10) / 10.0 << " s, " << std::lround(cpu * 10) / 10.0
-                       << " s CPU)\n";
-        }
-      }
+      for (const LabelBudget& budget : options.budgets) units.push_back({family, static_cast<uint64_t>(seed), budget});
     }
+  }
+  return units;
+}
+
+Result<ZooRow> RunZooUnit(const ZooUnit& unit, const ZooShape& shape, std::ostream* log, size_t index, size_t total) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::clock_t cpu_start = std::clock();
+  auto scenario = MakeZooScenario(unit.family, unit.seed, shape);
+  if (!scenario.ok()) return scenario.status();
+  auto row = RunOne(*scenario, unit.budget);
+  if (!row.ok() || !log) return row;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  std::ostringstream line;  // one write, so that lines of parallel workers do not interleave
+  line.precision(3);
+  line << "zoo [" << index + 1 << "/" << total << "] " << row->Key() << ": F1 frozen " << row->frozen.f1 << ", label-free "
+       << row->label_free.f1 << ", labels " << row->labels.f1 << ", oracle " << row->oracle.f1 << " (" << std::lround(seconds)
+       << " s, " << std::lround(cpu) << " s CPU)\n";
+  *log << line.str() << std::flush;
+  return row;
+}
+
+Result<std::vector<ZooRow>> RunZoo(const ZooOptions& options) {
+  auto units = ZooUnits(options);
+  if (!units.ok()) return units.status();
+  if (options.jobs > 1 && units->size() > 1) return RunZooInWorkers(*units, options);
+  SetComputeThreads(options.threads);
+  std::vector<ZooRow> rows;
+  for (size_t i = 0; i < units->size(); ++i) {
+    auto row = RunZooUnit((*units)[i], options.shape, options.log, i, units->size());
+    if (!row.ok()) return row.status();
+    rows.push_back(*row);
   }
   return rows;
 }

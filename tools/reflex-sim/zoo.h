@@ -7,9 +7,11 @@
 // and its figures are not reported). Gap closed is on F1: (arm - frozen) / (oracle - frozen),
 // undefined when oracle - frozen < kMinOracleGain.
 //
-// Runs on the calling thread, one experiment after another; RunZoo sets LibTorch's intra-op
-// threads process-wide to `threads` (model/compute_threads.h); `log`, when set, gets one progress line per experiment. Deterministic in
-// the options apart from those progress lines' timings.
+// RunZoo runs one experiment after another on the calling thread (jobs = 1; it sets LibTorch's
+// intra-op threads process-wide to `threads`, model/compute_threads.h), or hands them to `jobs`
+// forked worker processes (zoo_workers.h). Every experiment is self-contained and seeds its own
+// generators, so the rows do not depend on `jobs`. `log`, when set, gets one progress line per
+// experiment. Deterministic in the options apart from those progress lines' timings.
 #pragma once
 
 #include <cstdint>
@@ -63,9 +65,25 @@ struct ZooOptions {
   int seeds = 3;                      // seeds 1..seeds
   std::vector<LabelBudget> budgets = DefaultZooBudgets();
   ZooShape shape;
-  int threads = 1;  // LibTorch intra-op threads, set process-wide (one: deterministic, and fastest on a busy machine)
+  int threads = 1;  // LibTorch intra-op threads per process (one: deterministic, and fastest on a busy machine)
+  int jobs = 1;     // worker processes running experiments at once (zoo_workers.h); 1: this process
   std::ostream* log = nullptr;
 };
+
+// One run of the zoo: a family, a seed and a budget.
+struct ZooUnit {
+  std::string family;
+  uint64_t seed = 1;
+  LabelBudget budget;
+};
+
+// The runs of `options`, in the order family, seed, budget. InvalidArgument for an unknown
+// family, no seed or no budget.
+Result<std::vector<ZooUnit>> ZooUnits(const ZooOptions& options);
+
+// Generates the unit's scenario and runs its experiment on the calling thread; with `log`,
+// writes one progress line "zoo [index + 1/total] <key>: ..." (with wall and CPU seconds).
+Result<ZooRow> RunZooUnit(const ZooUnit& unit, const ZooShape& shape, std::ostream* log, size_t index, size_t total);
 
 // The options of `--zoo-quick`: offset and label_up, seed 1, 10%/5, QuickZooShape().
 ZooOptions QuickZooOptions();

@@ -5,8 +5,6 @@
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "core/atomic_file.h"
 
 namespace reflex::sim {
@@ -202,13 +200,51 @@ nlohmann::json ArmJson(const ZooArmFigures& a) {
 
 nlohmann::json GapJson(const std::optional<double>& g) { return g ? nlohmann::json(*g) : nlohmann::json(nullptr); }
 
-nlohmann::json RowJson(const ZooRow& r) {
+}  // namespace
+
+nlohmann::json ZooRowToJson(const ZooRow& r) {
   return {{"family", r.family}, {"category", r.category}, {"seed", r.seed}, {"budget", r.budget.Label()},
           {"label_fraction", r.budget.fraction}, {"label_delay", r.budget.delay}, {"drift", r.drift}, {"note", r.note},
           {"frozen", ArmJson(r.frozen)}, {"label_free", ArmJson(r.label_free)},
           {"labels", r.has_labels ? ArmJson(r.labels) : nlohmann::json(nullptr)}, {"oracle", ArmJson(r.oracle)},
           {"gap_closed_label_free", GapJson(r.gap_label_free)}, {"gap_closed_labels", GapJson(r.gap_labels)}};
 }
+
+namespace {
+
+ZooArmFigures ArmFromJson(const nlohmann::json& j) {
+  return {j.at("f1").get<double>(), j.at("accuracy").get<double>(), j.at("heals").get<int>(), j.at("rollbacks").get<int>()};
+}
+
+std::optional<double> GapFromJson(const nlohmann::json& j) {
+  return j.is_null() ? std::nullopt : std::optional<double>(j.get<double>());
+}
+
+}  // namespace
+
+Result<ZooRow> ZooRowFromJson(const nlohmann::json& j) {
+  try {
+    ZooRow r;
+    r.family = j.at("family").get<std::string>();
+    r.category = j.at("category").get<std::string>();
+    r.seed = j.at("seed").get<uint64_t>();
+    r.budget = {j.at("label_fraction").get<double>(), j.at("label_delay").get<int>()};
+    r.drift = j.at("drift").get<std::string>();
+    r.note = j.at("note").get<std::string>();
+    r.frozen = ArmFromJson(j.at("frozen"));
+    r.label_free = ArmFromJson(j.at("label_free"));
+    r.has_labels = !j.at("labels").is_null();
+    if (r.has_labels) r.labels = ArmFromJson(j.at("labels"));
+    r.oracle = ArmFromJson(j.at("oracle"));
+    r.gap_label_free = GapFromJson(j.at("gap_closed_label_free"));
+    r.gap_labels = GapFromJson(j.at("gap_closed_labels"));
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(std::string("zoo row: ") + e.what());
+  }
+}
+
+namespace {
 
 nlohmann::json StatsJson(const ZooGapStats& s) {
   return {{"n", s.n}, {"mean_gap_closed", s.n ? nlohmann::json(s.mean) : nlohmann::json(nullptr)},
@@ -244,7 +280,7 @@ std::string ZooJson(const ZooOptions& options, const std::vector<ZooRow>& rows, 
   for (const LabelBudget& b : options.budgets) budgets.push_back(b.Label());
   for (const ZooRow& r : rows) {
     if (families.empty() || families.back() != r.family) families.push_back(r.family);
-    list.push_back(RowJson(r));
+    list.push_back(ZooRowToJson(r));
   }
   const ZooShape& sh = options.shape;
   root["budgets"] = budgets;

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 #include "zoo.h"
 
@@ -67,6 +69,11 @@ void PrintZoo(std::ostream& out, const ZooOptions& options, const std::vector<Zo
 // frozen/label_free/labels/oracle ({f1, accuracy, heals, rollbacks}; labels null for budget "0"),
 // gap_closed_label_free and gap_closed_labels (null when undefined).
 std::string ZooJson(const ZooOptions& options, const std::vector<ZooRow>& rows, const ZooSummary& summary);
+
+// One row as zoo.json writes it, and back (the worker processes of zoo_workers.h send rows so).
+// ZooRowFromJson: InvalidArgument naming the missing or mistyped field.
+nlohmann::json ZooRowToJson(const ZooRow& row);
+Result<ZooRow> ZooRowFromJson(const nlohmann::json& json);
 
 // Creates `dir` when missing and writes zoo.json atomically. IoError naming the path.
 Status WriteZooJson(const std::string& dir, const ZooOptions& options, const std::vector<ZooRow>& rows,
