@@ -102,6 +102,7 @@ void DrawUnitChange(const ZooTask& t, Rng& rng, Draw& d) {
 void DrawRamp(const ZooTask& t, Rng& rng, Draw& d) {
   AddOffsets(t, rng, d, UniformInt(rng, 1, 3), 1.5, 3.0);
   d.schedule = Schedule::kRamp;
+  d.note = "oracle trained on the fully ramped-in drift (the stream reaches it only late)";
 }
 
 void DrawRecurring(const ZooTask& t, Rng& rng, Draw& d) {
