@@ -23,6 +23,7 @@
 #include "image_experiment.h"
 #include "report_writer.h"
 #include "scenarios.h"
+#include "image_zoo.h"
 #include "zoo.h"
 #include "zoo_report.h"
 
@@ -120,6 +121,30 @@ int RunZooCommand(reflex::sim::ZooOptions options, const std::string& families, 
   return 0;
 }
 
+// --zoo --images: runs the image zoo over `image`'s data, prints its table and, with --out,
+// writes image_zoo.json. `corruptions` may be empty (all). Returns the exit code.
+int RunImageZooCommand(const reflex::sim::ImageExperimentOptions& image, const std::string& corruptions,
+                       const std::string& out_dir) {
+  reflex::sim::ImageZooOptions options;
+  options.base = image;
+  options.corruptions = SplitCommas(corruptions);
+  auto rows = reflex::sim::RunImageZoo(options);
+  if (!rows.ok()) {
+    std::cerr << "reflex-sim: " << rows.status().ToString() << "\n";
+    const auto code = rows.status().code();
+    return code == reflex::StatusCode::kInvalidArgument || code == reflex::StatusCode::kIoError ? kBadInput : 1;
+  }
+  reflex::sim::PrintImageZoo(std::cout, options, *rows);
+  if (out_dir.empty()) return 0;
+  reflex::Status s = reflex::sim::WriteImageZooJson(out_dir, options, *rows);
+  if (!s.ok()) {
+    std::cerr << "reflex-sim: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << out_dir << "/image_zoo.json\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,15 +190,16 @@ int main(int argc, char** argv) {
   bool no_oracle = false;
   app.add_flag("--no-oracle", no_oracle, "skip the oracle arm (no corrupted training)");
   // The drift zoo (zoo.h).
-  bool zoo = false, zoo_quick = false;
+  bool zoo = false, zoo_quick = false, zoo_images = false;
   int zoo_seeds = 3, zoo_jobs = 2;
   std::string zoo_families, zoo_budgets;
   auto* zoo_opt = app.add_flag("--zoo", zoo, "run the drift zoo: every scenario family x seed x label budget");
   auto* zoo_quick_opt = app.add_flag("--zoo-quick", zoo_quick, "a small zoo: offset and label_up, seed 1, 10%/5, short streams");
   app.add_option("--seeds", zoo_seeds, "zoo: seeds 1..N")->check(CLI::Range(1, 1000));
   app.add_option("--jobs", zoo_jobs, "zoo: experiments at once, in worker processes (default 2)")->check(CLI::Range(1, 64));
-  app.add_option("--families", zoo_families, "zoo: comma-separated families (default: all)");
+  app.add_option("--families", zoo_families, "zoo: comma-separated families, with --images corruptions (default: all)");
   app.add_option("--budgets", zoo_budgets, "zoo: label budgets like 10%/5,100%/0, or 'all' or 'default'");
+  app.add_flag("--images", zoo_images, "zoo: the image zoo (every corruption at severities 3 and 5) instead of the tabular one");
   zoo_opt->excludes(zoo_quick_opt)->excludes(scen)->excludes(train_opt);
   zoo_quick_opt->excludes(scen)->excludes(train_opt);
   scen->excludes(train_opt);
@@ -185,12 +211,17 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kBadInput;
   }
-  if (zoo || zoo_quick) {
+  if ((zoo || zoo_quick) && !zoo_images) {
     reflex::sim::ZooOptions options = zoo_quick ? reflex::sim::QuickZooOptions() : reflex::sim::ZooOptions{};
     if (app.count("--seeds")) options.seeds = zoo_seeds;
     options.jobs = zoo_jobs;
     return RunZooCommand(options, zoo_families, zoo_budgets, out_dir);
   }
+  if (zoo_images && !zoo) {
+    std::cerr << "reflex-sim: --images goes with --zoo\n";
+    return kBadInput;
+  }
+  if (zoo_images && image.train_images.empty() && image.stream_images.empty() && dataset.empty()) dataset = "fashion-mnist";
   const bool image_mode = !dataset.empty() || !image.train_images.empty() || !image.stream_images.empty();
   if (image_mode) opt.policy = reflex::sim::DefaultImagePolicy();
   for (const std::string& kv : policy_overrides) {
@@ -232,6 +263,7 @@ int main(int argc, char** argv) {
     image.rules_path = rules;
     image.policy = opt.policy;
     image.log = &std::cerr;
+    if (zoo_images) return RunImageZooCommand(image, zoo_families, out_dir);
     auto result = reflex::sim::RunImageExperiment(image);
     if (!result.ok()) {
       std::cerr << "reflex-sim: " << result.status().ToString() << "\n";
