@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -46,6 +47,23 @@ BOOST_AUTO_TEST_CASE(ZooQuickExitsZeroAndWritesZooJsonWithEveryRowAndTheSummary)
   for (const char* check : {"label_free_below_frozen", "labels_below_frozen", "labels_below_label_free"}) {
     BOOST_TEST(summary.at("do_no_harm").contains(check), check);
   }
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(WorkerProcessesWriteTheSameZooJsonAsOneProcess) {
+  const fs::path dir = fs::temp_directory_path() / ("reflex_sim_zoo_test_jobs_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const reflex::testing::ToolRun one = Sim("--zoo-quick --jobs 1 --out " + (dir / "one").string());
+  const reflex::testing::ToolRun two = Sim("--zoo-quick --jobs 2 --out " + (dir / "two").string());
+  BOOST_REQUIRE_MESSAGE(one.code == 0, one.out);
+  BOOST_REQUIRE_MESSAGE(two.code == 0, two.out);
+  auto read = [](const fs::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string a = read(dir / "one" / "zoo.json"), b = read(dir / "two" / "zoo.json");
+  BOOST_TEST(!a.empty());
+  BOOST_TEST(a == b);
   fs::remove_all(dir);
 }
 

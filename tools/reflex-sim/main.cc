@@ -8,6 +8,18 @@
 //              [--label-fraction 0.05] [--train-limit N] [--stream-limit N] [--epochs E] [--cache-dir DIR]
 //              [--rules FILE] [--class-names A,B,...] [--label-policy KEY=VALUE]...
 //   reflex-sim --train-images F --train-labels F --stream-images F --stream-labels F [same options]
+//   reflex-sim --zoo [--seeds 3] [--families a,b,...] [--budgets default|all|10%/5,...] [--jobs 2] [--out DIR]
+//   reflex-sim --zoo-quick [--out DIR]
+//   reflex-sim --zoo --images [--families CORRUPTION,...] [the image options above]
+// --zoo (zoo.h, zoo_scenarios.h, zoo_report.h): every drift family x seed 1..N x label budget
+// through the experiment above; prints one table (frozen, label-free, labels and oracle F1 and
+// accuracy, F1 gap closed = (arm - frozen) / (oracle - frozen), heals, rollbacks), a summary per
+// category and the do-no-harm checks; with --out writes DIR/zoo.json. A budget "10%/5" labels 10%
+// of each batch's rows 5 batches late; the default budgets are 10%/5 and 100%/0, "all" is
+// {1%, 10%, 100%} x {0, 5, 20}. --jobs runs that many experiments at once in worker processes
+// (zoo_workers.h; the rows do not change). --zoo-quick: offset and label_up, seed 1, 10%/5, a
+// short stream (seconds). --zoo --images (image_zoo.h): the image experiment per corruption at
+// severities 3 and 5, accuracy gap closed of label-free, labels and entropy-only; DIR/image_zoo.json.
 // Exit codes: 0 done, 1 internal failure, 2 bad input (message names file, line, column).
 #include <CLI/CLI.hpp>
 
