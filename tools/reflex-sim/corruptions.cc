@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include "reflex-sim/corruption_ops.h"
+
 namespace reflex::sim {
 
 namespace {
@@ -15,10 +17,30 @@ std::mt19937_64 ImageRng(uint64_t seed, size_t index) {
   return std::mt19937_64(seq);
 }
 
+// The corruptions of corruption_ops.h, by name.
+void ApplyNamed(const std::string& name, corruption::Image im, int k, std::mt19937_64& rng) {
+  using namespace corruption;
+  if (name == "shot_noise") ShotNoise(im, k, rng);
+  else if (name == "impulse_noise") ImpulseNoise(im, k, rng);
+  else if (name == "speckle_noise") SpeckleNoise(im, k, rng);
+  else if (name == "gaussian_blur") GaussianBlur(im, k);
+  else if (name == "motion_blur") MotionBlur(im, k, rng);
+  else if (name == "fog") Fog(im, k, rng);
+  else if (name == "spatter") Spatter(im, k, rng);
+  else if (name == "pixelate") Pixelate(im, k);
+  else if (name == "elastic") Elastic(im, k, rng);
+  else if (name == "zoom") Zoom(im, k);
+  else if (name == "rotate") Rotate(im, k, rng);
+  else if (name == "stripe") Stripe(im, k, rng);
+}
+
 }  // namespace
 
 const std::vector<std::string>& CorruptionNames() {
-  static const std::vector<std::string> names{"none", "gaussian_noise", "brightness", "contrast", "shift"};
+  static const std::vector<std::string> names{
+      "none",          "gaussian_noise", "brightness", "contrast",  "shift",   "shot_noise",
+      "impulse_noise", "speckle_noise",  "gaussian_blur", "motion_blur", "fog",  "spatter",
+      "pixelate",      "elastic",        "zoom",       "rotate",    "stripe"};
   return names;
 }
 
@@ -65,6 +87,9 @@ Status CorruptImages(const std::string& name, int severity, uint64_t seed, float
           x[r * width + c] = inside ? src[sr * width + sc] : 0.0f;
         }
       }
+    } else {
+      std::mt19937_64 rng = ImageRng(seed, img);
+      ApplyNamed(name, corruption::Image{x, height, width}, k, rng);
     }
   }
   return Status();

@@ -8,6 +8,18 @@
 //              [--label-fraction 0.05] [--train-limit N] [--stream-limit N] [--epochs E] [--cache-dir DIR]
 //              [--rules FILE] [--class-names A,B,...] [--label-policy KEY=VALUE]...
 //   reflex-sim --train-images F --train-labels F --stream-images F --stream-labels F [same options]
+//   reflex-sim --zoo [--seeds 3] [--families a,b,...] [--budgets default|all|10%/5,...] [--jobs 2] [--out DIR]
+//   reflex-sim --zoo-quick [--out DIR]
+//   reflex-sim --zoo --images [--families CORRUPTION,...] [the image options above]
+// --zoo (zoo.h, zoo_scenarios.h, zoo_report.h): every drift family x seed 1..N x label budget
+// through the experiment above; prints one table (frozen, label-free, labels and oracle F1 and
+// accuracy, F1 gap closed = (arm - frozen) / (oracle - frozen), heals, rollbacks), a summary per
+// category and the do-no-harm checks; with --out writes DIR/zoo.json. A budget "10%/5" labels 10%
+// of each batch's rows 5 batches late; the default budgets are 10%/5 and 100%/0, "all" is
+// {1%, 10%, 100%} x {0, 5, 20}. --jobs runs that many experiments at once in worker processes
+// (zoo_workers.h; the rows do not change). --zoo-quick: offset and label_up, seed 1, 10%/5, a
+// short stream (seconds). --zoo --images (image_zoo.h): the image experiment per corruption at
+// severities 3 and 5, accuracy gap closed of label-free, labels and entropy-only; DIR/image_zoo.json.
 // Exit codes: 0 done, 1 internal failure, 2 bad input (message names file, line, column).
 #include <CLI/CLI.hpp>
 
@@ -23,7 +35,10 @@
 #include "image_experiment.h"
 #include "report_writer.h"
 #include "scenarios.h"
+#include "image_zoo.h"
 #include "user_data.h"
+#include "zoo.h"
+#include "zoo_report.h"
 
 namespace {
 
@@ -49,6 +64,60 @@ int PrintAndWrite(const reflex::sim::SimResult& result, const std::string& out_d
     return 1;
   }
   std::cout << "wrote " << out_dir << "/{summary.json,metrics.csv,events.json,report.html}\n";
+  return 0;
+}
+
+// --zoo: runs the drift zoo, prints its table and, with --out, writes zoo.json. Returns the exit code.
+int RunZooCommand(reflex::sim::ZooOptions options, const std::string& families, const std::string& budgets,
+                  const std::string& out_dir) {
+  if (!families.empty()) options.families = SplitCommas(families);
+  if (!budgets.empty()) {
+    auto parsed = reflex::sim::ParseBudgets(budgets);
+    if (!parsed.ok()) {
+      std::cerr << "reflex-sim: " << parsed.status().message() << "\n";
+      return kBadInput;
+    }
+    options.budgets = *parsed;
+  }
+  options.log = &std::cerr;
+  auto rows = reflex::sim::RunZoo(options);
+  if (!rows.ok()) {
+    std::cerr << "reflex-sim: " << rows.status().ToString() << "\n";
+    return rows.status().code() == reflex::StatusCode::kInvalidArgument ? kBadInput : 1;
+  }
+  const reflex::sim::ZooSummary summary = reflex::sim::SummariseZoo(*rows);
+  reflex::sim::PrintZoo(std::cout, options, *rows, summary);
+  if (out_dir.empty()) return 0;
+  reflex::Status s = reflex::sim::WriteZooJson(out_dir, options, *rows, summary);
+  if (!s.ok()) {
+    std::cerr << "reflex-sim: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << out_dir << "/zoo.json\n";
+  return 0;
+}
+
+// --zoo --images: runs the image zoo over `image`'s data, prints its table and, with --out,
+// writes image_zoo.json. `corruptions` may be empty (all). Returns the exit code.
+int RunImageZooCommand(const reflex::sim::ImageExperimentOptions& image, const std::string& corruptions,
+                       const std::string& out_dir) {
+  reflex::sim::ImageZooOptions options;
+  options.base = image;
+  options.corruptions = SplitCommas(corruptions);
+  auto rows = reflex::sim::RunImageZoo(options);
+  if (!rows.ok()) {
+    std::cerr << "reflex-sim: " << rows.status().ToString() << "\n";
+    const auto code = rows.status().code();
+    return code == reflex::StatusCode::kInvalidArgument || code == reflex::StatusCode::kIoError ? kBadInput : 1;
+  }
+  reflex::sim::PrintImageZoo(std::cout, options, *rows);
+  if (out_dir.empty()) return 0;
+  reflex::Status s = reflex::sim::WriteImageZooJson(out_dir, options, *rows);
+  if (!s.ok()) {
+    std::cerr << "reflex-sim: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << out_dir << "/image_zoo.json\n";
   return 0;
 }
 
@@ -96,6 +165,19 @@ int main(int argc, char** argv) {
   app.add_option("--label-policy", image.label_policy_overrides, "images: policy override KEY=VALUE for the labelled arm only (repeatable)");
   bool no_oracle = false;
   app.add_flag("--no-oracle", no_oracle, "skip the oracle arm (no corrupted training)");
+  // The drift zoo (zoo.h).
+  bool zoo = false, zoo_quick = false, zoo_images = false;
+  int zoo_seeds = 3, zoo_jobs = 2;
+  std::string zoo_families, zoo_budgets;
+  auto* zoo_opt = app.add_flag("--zoo", zoo, "run the drift zoo: every scenario family x seed x label budget");
+  auto* zoo_quick_opt = app.add_flag("--zoo-quick", zoo_quick, "a small zoo: offset and label_up, seed 1, 10%/5, short streams");
+  app.add_option("--seeds", zoo_seeds, "zoo: seeds 1..N")->check(CLI::Range(1, 1000));
+  app.add_option("--jobs", zoo_jobs, "zoo: experiments at once, in worker processes (default 2)")->check(CLI::Range(1, 64));
+  app.add_option("--families", zoo_families, "zoo: comma-separated families, with --images corruptions (default: all)");
+  app.add_option("--budgets", zoo_budgets, "zoo: label budgets like 10%/5,100%/0, or 'all' or 'default'");
+  app.add_flag("--images", zoo_images, "zoo: the image zoo (every corruption at severities 3 and 5) instead of the tabular one");
+  zoo_opt->excludes(zoo_quick_opt)->excludes(scen)->excludes(train_opt);
+  zoo_quick_opt->excludes(scen)->excludes(train_opt);
   scen->excludes(train_opt);
   dataset_opt->excludes(scen)->excludes(train_opt);
   train_images_opt->excludes(scen)->excludes(train_opt);
@@ -105,6 +187,17 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kBadInput;
   }
+  if ((zoo || zoo_quick) && !zoo_images) {
+    reflex::sim::ZooOptions options = zoo_quick ? reflex::sim::QuickZooOptions() : reflex::sim::ZooOptions{};
+    if (app.count("--seeds")) options.seeds = zoo_seeds;
+    options.jobs = zoo_jobs;
+    return RunZooCommand(options, zoo_families, zoo_budgets, out_dir);
+  }
+  if (zoo_images && !zoo) {
+    std::cerr << "reflex-sim: --images goes with --zoo\n";
+    return kBadInput;
+  }
+  if (zoo_images && image.train_images.empty() && image.stream_images.empty() && dataset.empty()) dataset = "fashion-mnist";
   const bool image_mode = !dataset.empty() || !image.train_images.empty() || !image.stream_images.empty();
   if (image_mode) opt.policy = reflex::sim::DefaultImagePolicy();
   for (const std::string& kv : policy_overrides) {
@@ -146,6 +239,7 @@ int main(int argc, char** argv) {
     image.rules_path = rules;
     image.policy = opt.policy;
     image.log = &std::cerr;
+    if (zoo_images) return RunImageZooCommand(image, zoo_families, out_dir);
     auto result = reflex::sim::RunImageExperiment(image);
     if (!result.ok()) {
       std::cerr << "reflex-sim: " << result.status().ToString() << "\n";
