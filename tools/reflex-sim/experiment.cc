@@ -219,7 +219,11 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       REFLEX_RETURN_IF_ERROR(score_arm(*model, *arms[k].compiled, arms[k].summary, arms[k].current.version));
       arm_probs[k] = probs;
     }
-    if (oracle) REFLEX_RETURN_IF_ERROR(score_arm(*oracle, *oracle_compiled, oracle_summary, 0));
+    if (oracle) {
+      const bool clean_batch = b < data.batch_is_clean.size() && data.batch_is_clean[b];
+      REFLEX_RETURN_IF_ERROR(clean_batch ? score_arm(*model, **frozen_compiled, oracle_summary, 0)
+                                         : score_arm(*oracle, *oracle_compiled, oracle_summary, 0));
+    }
 
     // 2. Drift signals.
     FidiReading reading = fidi.Observe(rows, data.batch_size);

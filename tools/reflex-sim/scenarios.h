@@ -29,6 +29,10 @@ struct ScenarioData {
   std::string rules_text;              // may be empty
   std::vector<size_t> monitored;       // FIDI features; empty = all
   size_t batch_size = 100;
+  // Per stream batch, 1 where it is drawn from the clean distribution (empty: not known). The
+  // oracle arm scores those with the deployed model, which is the clean distribution's oracle,
+  // and the rest with the model trained on drifted rows.
+  std::vector<uint8_t> batch_is_clean;
   bool is_seed = false;                // print the original's figures and the Bayes frontier
 };
 

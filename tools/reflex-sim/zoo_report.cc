@@ -184,6 +184,7 @@ void PrintZoo(std::ostream& out, const ZooOptions& options, const std::vector<Zo
       << "\n\n";
   PrintRows(out, rows);
   out << "\nfrozen .. oracle: F1 and accuracy over the whole stream (prequential). LF = healed_label_free, lab = healed_labels.\n"
+      << "oracle: the deployed model on clean batches, a model trained on drifted rows on drifted ones.\n"
       << "gap = (arm F1 - frozen F1) / (oracle F1 - frozen F1); " << kDash << " where oracle - frozen < " << kMinOracleGain << ".\n";
   std::set<std::string> noted;
   for (const ZooRow& r : rows) {

@@ -108,7 +108,7 @@ void DrawRamp(const ZooTask& t, Rng& rng, Draw& d) {
 void DrawRecurring(const ZooTask& t, Rng& rng, Draw& d) {
   AddOffsets(t, rng, d, UniformInt(rng, 1, 3), 1.5, 3.0);
   d.schedule = Schedule::kRecurring;
-  d.note = "oracle trained on the drifted state (the stream is clean about half the time)";
+  d.note = "oracle: the drift-trained model on drifted batches, the deployed model on clean ones";
 }
 
 void DrawLabelUp(const ZooTask& t, Rng& rng, Draw& d) { SetPrior(t, d, std::min(0.5, t.prior * Uniform(rng, 1.8, 2.5))); }
@@ -253,6 +253,8 @@ Result<ZooScenario> MakeZooScenario(const std::string& family, uint64_t seed, co
   Rng train_rng = MakeRng(seed, "train", 3), stream_rng = MakeRng(seed, family, 4), oracle_rng = MakeRng(seed, family, 5);
   AppendRows(s.task, IdentityPlan(s.task), 0.0, shape.train_rows, train_rng, data.train);
   for (double w : s.intensity) AppendRows(s.task, s.plan, w, shape.batch_size, stream_rng, data.stream);
+  // A concept drift leaves P(x) alone but its intensity still says where labels flip.
+  for (double w : s.intensity) data.batch_is_clean.push_back(w == 0.0 ? 1 : 0);
   LabeledData oracle;
   AppendRows(s.task, s.plan, 1.0, shape.oracle_rows, oracle_rng, oracle);
   data.oracle_train = std::move(oracle);
