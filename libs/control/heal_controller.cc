@@ -42,6 +42,7 @@ ControllerConfig ControllerConfig::FromPolicy(const HealPolicy& p, double clean_
   c.reheal_rows = batch_rows * static_cast<uint64_t>(std::max(1, p.cooldown_batches + 1));
   c.drift_gone_rows = batch_rows * static_cast<uint64_t>(std::max(1, p.drift_gone_batches));
   c.health.f1_drop = p.rollback_f1_drop;
+  c.label_accuracy_drop = p.rollback_accuracy_drop;
   c.health.use_f1 = !multiclass;
   return c;
 }
@@ -113,7 +114,7 @@ std::string HealController::LabelSignal(uint64_t since_row) const {
   if (anchor.total() < kMinSignalRows) return "";
   const double acc = anchor.accuracy(), pa = config_.clean_accuracy;
   const double acc_z = (pa - acc) / std::sqrt(std::max(pa * (1 - pa), 0.01) / n);
-  if (acc_z > config_.label_signal_z && pa - acc > config_.prior_shift_threshold) {
+  if (acc_z > config_.label_signal_z && pa - acc > config_.label_accuracy_drop) {
     return "labels: v0 accuracy " + Fixed(acc) + " on " + std::to_string(anchor.total()) + " rows, clean " + Fixed(pa);
   }
   if (config_.multiclass) return "";

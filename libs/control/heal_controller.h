@@ -54,6 +54,9 @@ struct ControllerConfig {
   double conflict_threshold = 0.30;
   double prior_shift_threshold = 0.05;
   double label_signal_z = 3.0;       // labelled prior or version-0 accuracy moved: binomial z bound
+  // Version 0's labelled accuracy must also fall this far below clean_accuracy: the clean figure
+  // comes from the training rows, where the model is a little better than on new clean rows.
+  double label_accuracy_drop = 0.10;
   double clean_prior = 0.5;          // positive rate of the clean training labels
   // What the prior estimator says on clean data (EM on version 0's own clean posteriors): the
   // reference a stream's estimate is compared with, since a model that is not perfectly

@@ -11,6 +11,7 @@
 //   reflex-sim --zoo [--seeds 3] [--families a,b,...] [--budgets default|all|10%/5,...] [--jobs 2] [--out DIR]
 //   reflex-sim --zoo-quick [--out DIR]
 //   reflex-sim --zoo --images [--families CORRUPTION,...] [the image options above]
+//   reflex-sim --zoo-export DIR --families FAMILY [--seed N]   one zoo stream as train.csv, stream.csv
 // --zoo (zoo.h, zoo_scenarios.h, zoo_report.h): every drift family x seed 1..N x label budget
 // through the experiment above; prints one table (frozen, label-free, labels and oracle F1 and
 // accuracy, F1 gap closed = (arm - frozen) / (oracle - frozen), heals, rollbacks), a summary per
@@ -39,6 +40,7 @@
 #include "user_data.h"
 #include "zoo.h"
 #include "zoo_report.h"
+#include "zoo_scenarios.h"
 
 namespace {
 
@@ -68,6 +70,28 @@ int PrintAndWrite(const reflex::sim::SimResult& result, const std::string& out_d
 }
 
 // --zoo: runs the drift zoo, prints its table and, with --out, writes zoo.json. Returns the exit code.
+// --zoo-export: one family's scenario for one seed as two CSV files. Returns the exit code.
+int ExportZooScenario(const std::string& family, uint64_t seed, const std::string& dir) {
+  auto scenario = reflex::sim::MakeZooScenario(family, seed);
+  if (!scenario.ok()) {
+    std::cerr << "reflex-sim: --zoo-export: " << scenario.status().message() << "\n";
+    return kBadInput;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  for (const auto& [name, data] : {std::pair{"train.csv", &scenario->data.train}, {"stream.csv", &scenario->data.stream}}) {
+    reflex::Status s = reflex::WriteLabeledCsv(dir + "/" + name, *data, "label");
+    if (!s.ok()) {
+      std::cerr << "reflex-sim: --zoo-export: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  std::cout << "zoo/" << family << " seed " << seed << ": " << scenario->drift << "\nwrote " << dir << "/train.csv ("
+            << scenario->data.train.rows() << " rows) and " << dir << "/stream.csv (" << scenario->data.stream.rows()
+            << " rows, batches of " << scenario->data.batch_size << ")\n";
+  return 0;
+}
+
 int RunZooCommand(reflex::sim::ZooOptions options, const std::string& families, const std::string& budgets,
                   const std::string& out_dir) {
   if (!families.empty()) options.families = SplitCommas(families);
@@ -176,6 +200,11 @@ int main(int argc, char** argv) {
   app.add_option("--families", zoo_families, "zoo: comma-separated families, with --images corruptions (default: all)");
   app.add_option("--budgets", zoo_budgets, "zoo: label budgets like 10%/5,100%/0, or 'all' or 'default'");
   app.add_flag("--images", zoo_images, "zoo: the image zoo (every corruption at severities 3 and 5) instead of the tabular one");
+  std::string zoo_export;
+  auto* zoo_export_opt = app.add_option("--zoo-export", zoo_export,
+                                        "write one zoo scenario (--families F, --seed N) as DIR/train.csv and DIR/stream.csv "
+                                        "(label column 'label'), for reflex-cluster or reflex-sim --train");
+  zoo_export_opt->excludes(zoo_opt)->excludes(zoo_quick_opt)->excludes(scen)->excludes(train_opt);
   zoo_opt->excludes(zoo_quick_opt)->excludes(scen)->excludes(train_opt);
   zoo_quick_opt->excludes(scen)->excludes(train_opt);
   scen->excludes(train_opt);
@@ -187,6 +216,7 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kBadInput;
   }
+  if (!zoo_export.empty()) return ExportZooScenario(zoo_families, opt.seed, zoo_export);
   if ((zoo || zoo_quick) && !zoo_images) {
     reflex::sim::ZooOptions options = zoo_quick ? reflex::sim::QuickZooOptions() : reflex::sim::ZooOptions{};
     if (app.count("--seeds")) options.seeds = zoo_seeds;
