@@ -121,6 +121,7 @@ const std::map<std::string, Field>& Fields() {
     add("max_label_loss_ratio", &HealPolicy::max_label_loss_ratio, 0.0, 100.0);
     add("operating_f1_tolerance", &HealPolicy::operating_f1_tolerance, 0.0, 1.0);
     add("holdout_fraction", &HealPolicy::holdout_fraction, 0.0, 0.9);
+    add("choice_z", &HealPolicy::choice_z, 0.0, 10.0);
     add("max_class_tv", &HealPolicy::max_class_tv, 0.0, 1.0);
     add("rollback_f1_drop", &HealPolicy::rollback_f1_drop, 0.0, 1.0);
     add("rollback_accuracy_drop", &HealPolicy::rollback_accuracy_drop, 0.0, 1.0);

@@ -84,6 +84,9 @@ struct HealPolicy {
   double max_rule_agreement_drop = 0.10; // trusted-rule agreement may drop at most this much
   double max_label_loss_ratio = 1.02;    // labelled: held-out loss <= current's * this
   double holdout_fraction = 0.2;         // labelled rows kept out of training to validate on
+  double choice_z = 1.645;               // labelled: a more complex candidate replaces a simpler one only when
+                                         // its paired held-out gain is above zero by this many standard
+                                         // errors (core/candidate_choice.h; 1.645 = one-sided 95%)
   double max_class_tv = 0.25;            // multi-class: predicted-class distribution may be at most this total
                                          // variation from the clean one (or no worse than the current version's)
 

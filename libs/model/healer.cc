@@ -7,6 +7,8 @@
 #include <numeric>
 #include <random>
 
+#include "core/candidate_choice.h"
+#include "core/holdout_split.h"
 #include "core/label_shift.h"
 #include "core/metrics.h"
 #include "core/operating_point.h"
@@ -31,7 +33,7 @@ std::map<std::string, double> HealReport::Metrics() const {
             {"labelled_rows", static_cast<double>(labelled_rows)},
             {"duration_ms", duration_ms}};
   }
-  return {{"steps", static_cast<double>(steps_run)},
+  std::map<std::string, double> m = {{"steps", static_cast<double>(steps_run)},
           {"loss_first", loss_first},
           {"loss_last", loss_last},
           {"positive_rate", candidate_positive_rate},
@@ -43,6 +45,9 @@ std::map<std::string, double> HealReport::Metrics() const {
           {"labelled_rows", static_cast<double>(labelled_rows)},
           {"logit_offset", logit_offset},
           {"duration_ms", duration_ms}};
+  if (chosen >= 0) m["chosen"] = chosen;
+  for (const auto& [key, value] : choice_figures) m[key] = value;
+  return m;
 }
 
 bool CudaAvailable() {
@@ -54,6 +59,9 @@ bool CudaAvailable() {
 }
 
 namespace {
+
+// A heal with fewer labelled rows than this treats them as unlabelled.
+constexpr size_t kMinLabelledRows = 10;
 
 // The original's conditional positive weight, or the policy's fixed weight.
 double PositiveWeight(const HealPolicy& policy, double positive_fraction) {
@@ -109,8 +117,11 @@ class LoopHead {
 
 }  // namespace
 
-Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal, const HealJob& job) {
-  if (model.parts().multiclass()) return HealMulticlass(model, cal, job);
+namespace {
+
+// One binary heal as the job's labels allow: with labels, the labelled candidate; without, the
+// label-free one. Heal() below runs it once, or twice (labels shown and hidden) and chooses.
+Result<HealOutcome> HealBinaryOnce(const HealableModel& model, const HealCalibration& cal, const HealJob& job) {
   const auto started = std::chrono::steady_clock::now();
   const size_t dims = model.input_dims();
   if (job.n_rows < 2 || job.rows.size() != job.n_rows * dims) {
@@ -156,19 +167,16 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
     report.diagnosis = DiagnoseShift(cal.clean, job.rows.data(), job.n_rows, dims, labels, anchor_probs.data(), policy);
     const ShiftDiagnosis& diag = report.diagnosis;
 
-    // Labelled rows, split into train and holdout.
-    std::vector<float> y(job.n_rows, 0.0f), train_mask(job.n_rows, 0.0f), hold_mask(job.n_rows, 0.0f);
-    if (labels != nullptr) {
-      std::mt19937_64 rng(job.seed);
-      std::uniform_real_distribution<double> u(0.0, 1.0);
-      for (size_t i = 0; i < job.n_rows; ++i) {
-        if (labels[i] != 0 && labels[i] != 1) continue;
-        ++report.labelled_rows;
-        y[i] = static_cast<float>(labels[i]);
-        (u(rng) < policy.holdout_fraction ? hold_mask : train_mask)[i] = 1.0f;
-      }
+    // Labelled rows, split into train and holdout (core/holdout_split.h).
+    std::vector<float> y(job.n_rows, 0.0f);
+    const HoldoutSplit split = SplitLabelledRows(labels, job.n_rows, 2, job.rows.data(), dims, job.seed, policy.holdout_fraction);
+    const std::vector<float>& train_mask = split.train;
+    const std::vector<float>& hold_mask = split.holdout;
+    report.labelled_rows = split.labelled;
+    for (size_t i = 0; i < job.n_rows && labels != nullptr; ++i) {
+      if (labels[i] == 0 || labels[i] == 1) y[i] = static_cast<float>(labels[i]);
     }
-    const bool labelled = report.labelled_rows >= 10;
+    const bool labelled = report.labelled_rows >= kMinLabelledRows;
     r.labels = torch::tensor(y);
     r.train_mask = torch::tensor(train_mask);
     r.holdout_mask = torch::tensor(hold_mask);
@@ -481,6 +489,134 @@ Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal,
   }
   report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return outcome;
+}
+
+}  // namespace
+
+
+namespace {
+
+// Which candidate of a labelled heal becomes the version (core/candidate_choice.h): the parent,
+// version 0, the label-free candidate and the labelled one, in that order of simplicity, judged
+// on the job's held-out labelled rows (the same split the labelled candidate trained around) by
+// the per-row label loss the labelled heal minimises.
+Result<HealOutcome> ChooseLabelledHeal(const HealableModel& model, const HealJob& job, HealOutcome labelled,
+                                       HealOutcome label_free) {
+  const size_t dims = model.input_dims();
+  const HealableModel::Parts& parts = model.parts();
+  const HealPolicy& policy = job.policy;
+  const HoldoutSplit split =
+      SplitLabelledRows(job.labels.data(), job.n_rows, 2, job.rows.data(), dims, job.seed, policy.holdout_fraction);
+  size_t train_rows = 0, train_positives = 0;
+  std::vector<int64_t> held;
+  std::vector<float> held_labels;
+  for (size_t i = 0; i < job.n_rows; ++i) {
+    if (split.train[i] > 0) { ++train_rows; train_positives += job.labels[i]; }
+    if (split.holdout[i] > 0) { held.push_back(static_cast<int64_t>(i)); held_labels.push_back(job.labels[i]); }
+  }
+  const ShiftDiagnosis& diag = labelled.report.diagnosis;
+  const bool prior_corrected = diag.kind == ShiftKind::kLabel && policy.label_pos_weight < 0;
+  const double pos_weight =
+      prior_corrected ? 1.0 : PositiveWeight(policy, train_rows ? static_cast<double>(train_positives) / train_rows : 0.0);
+
+  AdapterVersion version0 = model.initial_adapter();
+  version0.version = job.new_version;
+  version0.parent = job.base.version;
+  version0.epoch = job.epoch;
+  version0.Seal();
+  struct Option {
+    const char* name;    // in the reason
+    const char* key;     // in the metrics
+    int code;            // HealReport::chosen
+    const AdapterVersion* adapter;
+  };
+  std::vector<Option> options = {{"parent", "parent", 0, &job.base}};
+  if (job.base.weights != model.initial_adapter().weights) options.push_back({"version 0", "version0", 3, &version0});
+  options.push_back({"label-free", "label_free", 1, label_free.candidate ? &*label_free.candidate : nullptr});
+  options.push_back({"labelled", "labelled", 2, labelled.candidate ? &*labelled.candidate : nullptr});
+
+  std::vector<ChoiceCandidate> candidates;
+  double version0_rate = 0;
+  try {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor hidden = parts.Backbone(BatchTensor({job.rows.data(), job.n_rows, dims}).clone()).detach();
+    const torch::Tensor index = torch::tensor(held, torch::kLong);
+    const torch::Tensor hidden_held = hidden.index_select(0, index);
+    const torch::Tensor y = torch::tensor(held_labels);
+    const torch::Tensor weight = torch::full({1}, pos_weight);
+    for (const Option& o : options) {
+      ChoiceCandidate c;
+      c.name = o.name;
+      c.admissible = o.adapter != nullptr;
+      if (c.admissible && !held.empty()) {
+        const AdapterTensors a = ToTensors(*o.adapter, false);
+        torch::Tensor per_row = torch::binary_cross_entropy_with_logits(
+            parts.HeadLogit(AdapterForward(a, hidden_held)), y, {}, weight, at::Reduction::None).to(torch::kFloat64).contiguous();
+        c.losses.assign(per_row.data_ptr<double>(), per_row.data_ptr<double>() + per_row.numel());
+      }
+      if (o.code == 3) {
+        version0_rate = (parts.HeadLogit(AdapterForward(ToTensors(version0, false), hidden)) > 0).to(torch::kFloat64).mean().item<double>();
+      }
+      candidates.push_back(std::move(c));
+    }
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("heal: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+  const CandidateChoice choice = ChooseJustifiedCandidate(candidates, policy.choice_z);
+
+  const int code = options[choice.chosen].code;
+  const std::string built = "; labelled candidate: " + (code == 2 ? std::string("this one") : labelled.report.reason) +
+                            "; label-free candidate: " + (code == 1 ? std::string("this one") : label_free.report.reason);
+  HealOutcome out;
+  if (code == 1) {
+    out = std::move(label_free);
+    out.report.labelled_rows = labelled.report.labelled_rows;
+  } else {
+    out = std::move(labelled);
+  }
+  HealReport& report = out.report;
+  report.chosen = code;
+  report.choice_figures["holdout_rows"] = static_cast<double>(choice.rows);
+  for (size_t k = 0; k < options.size(); ++k) {
+    if (!std::isnan(choice.mean_loss[k])) report.choice_figures[std::string("holdout_loss_") + options[k].key] = choice.mean_loss[k];
+    if (!std::isnan(choice.lower_bound[k])) report.choice_figures[std::string("gain_bound_") + options[k].key] = choice.lower_bound[k];
+  }
+  if (code == 0) {
+    report.accepted = false;
+    out.candidate.reset();
+    report.reason = "rejected: no candidate beats the current version beyond its noise; " + choice.reason + built;
+  } else if (code == 3) {
+    report.accepted = true;
+    out.candidate = version0;
+    report.steps_run = 0;
+    report.logit_offset = 0;
+    report.operating_point_note.clear();
+    report.candidate_positive_rate = version0_rate;
+    report.reason = "accepted: version 0 again; " + choice.reason + built;
+  } else {
+    report.reason = choice.reason + "; " + report.reason + built;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& cal, const HealJob& job) {
+  if (model.parts().multiclass()) return HealMulticlass(model, cal, job);
+  const auto started = std::chrono::steady_clock::now();
+  Result<HealOutcome> labelled = HealBinaryOnce(model, cal, job);
+  if (!labelled.ok() || labelled->report.labelled_rows < kMinLabelledRows) return labelled;
+  // The same heal with the labels hidden: the label-free candidate is always among the choices,
+  // so labels can only make a heal better than it would have been without them.
+  HealJob blind = job;
+  blind.labels.clear();
+  Result<HealOutcome> label_free = HealBinaryOnce(model, cal, blind);
+  if (!label_free.ok()) return label_free.status();
+  Result<HealOutcome> chosen = ChooseLabelledHeal(model, job, std::move(*labelled), std::move(*label_free));
+  if (chosen.ok()) {
+    chosen->report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  }
+  return chosen;
 }
 
 }  // namespace reflex

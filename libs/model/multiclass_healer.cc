@@ -2,8 +2,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "core/checksum.h"
 #include "core/class_rule_trust.h"
+#include "core/holdout_split.h"
 #include "core/validation_gate.h"
 #include "model/healer.h"
 #include "model/input_alignment.h"
@@ -96,24 +96,20 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
       h = have_hidden ? torch::from_blob(const_cast<float*>(job.hidden.data()), {static_cast<int64_t>(n), static_cast<int64_t>(width)}).clone()
                       : backbone(BatchTensor({job.rows.data(), n, dims}));
     }
-    // Labelled rows, split into train and holdout.
+    // Labelled rows, split into train and holdout (core/holdout_split.h): a row's side follows a
+    // hash of its values and the job's seed, so it stays on the same side in every heal of a
+    // stream and the gate never judges the current version on rows it was trained on.
+    const HoldoutSplit split =
+        SplitLabelledRows(job.labels.empty() ? nullptr : job.labels.data(), n, static_cast<int>(k),
+                          have_hidden ? job.hidden.data() : job.rows.data(), have_hidden ? width : dims, job.seed,
+                          policy.holdout_fraction);
     std::vector<int64_t> y(n, 0);
-    std::vector<float> train_mask(n, 0.0f), hold_mask(n, 0.0f);
-    if (!job.labels.empty()) {
-      // A row's side follows a hash of its values (and the job's seed), so it stays on the same
-      // side in every heal of a stream: the gate never judges the current version on rows it
-      // was trained on, which would favour it over every candidate.
-      const float* values = have_hidden ? job.hidden.data() : job.rows.data();
-      const size_t per_row = have_hidden ? width : dims;
-      for (size_t i = 0; i < n; ++i) {
-        if (job.labels[i] < 0 || job.labels[i] >= k) continue;
-        ++report.labelled_rows;
-        y[i] = job.labels[i];
-        const uint64_t hash = Fnv1a64(values + i * per_row, per_row * sizeof(float), job.seed ^ 0x9E3779B97F4A7C15ull);
-        const double u = static_cast<double>(hash % 1000000) / 1000000.0;
-        (u < policy.holdout_fraction ? hold_mask : train_mask)[i] = 1.0f;
-      }
+    for (size_t i = 0; i < n; ++i) {
+      if (split.train[i] > 0 || split.holdout[i] > 0) y[i] = job.labels[i];
     }
+    report.labelled_rows = split.labelled;
+    const std::vector<float>& train_mask = split.train;
+    const std::vector<float>& hold_mask = split.holdout;
     const bool labelled = report.labelled_rows >= 10;
     torch::Tensor labels = torch::tensor(y, torch::kLong);
     torch::Tensor tmask = torch::tensor(train_mask), hmask = torch::tensor(hold_mask);

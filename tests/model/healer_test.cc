@@ -279,6 +279,47 @@ BOOST_AUTO_TEST_CASE(LabelledLabelShiftHealKeepsVersionZerosRankingAndMovesOnlyT
   BOOST_TEST(Accuracy(model, *outcome->candidate, later) >= Accuracy(model, v0, later));
 }
 
+BOOST_AUTO_TEST_CASE(ALabelledHealNothingJustifiesMakesNoVersion) {
+  // No drift: version 0 is already right, so no candidate beats it beyond the held-out noise.
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  HealJob job = LabelledJob(MakeData(800, 21), model.initial_adapter(), 1);
+  auto outcome = Heal(model, w.calibration, job);
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  const HealReport& report = outcome->report;
+  BOOST_TEST_MESSAGE("reason: " << report.reason);
+  BOOST_TEST(report.chosen == 0);
+  BOOST_TEST(!outcome->candidate.has_value());
+  BOOST_TEST(!report.accepted);
+  BOOST_TEST(report.reason.rfind("rejected", 0) == 0);
+  const auto metrics = report.Metrics();
+  BOOST_TEST(metrics.at("chosen") == 0.0);
+  BOOST_TEST(metrics.at("holdout_rows") > 100.0);
+}
+
+BOOST_AUTO_TEST_CASE(ALabelledHealUnderDriftIsNoWorseThanTheSameHealWithoutLabels) {
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  const AdapterVersion& v0 = model.initial_adapter();
+  Data window = Drift(MakeData(800, 22));
+  Data later = Drift(MakeData(2000, 23));
+  // A few labels, most rows unlabelled.
+  HealJob job = LabelledJob(window, v0, 1);
+  for (size_t i = 0; i < job.labels.size(); ++i) {
+    if (i % 4 != 0) job.labels[i] = -1;
+  }
+  auto labelled = Heal(model, w.calibration, job);
+  auto label_free = Heal(model, w.calibration, LabelFreeJob(window, v0, 1));
+  BOOST_REQUIRE(labelled.ok() && label_free.ok());
+  BOOST_TEST_MESSAGE("labelled: " << labelled->report.reason);
+  BOOST_REQUIRE(label_free->candidate.has_value());
+  BOOST_REQUIRE_MESSAGE(labelled->candidate.has_value(), labelled->report.reason);
+  BOOST_TEST((labelled->report.chosen == 1 || labelled->report.chosen == 2));
+  BOOST_TEST(labelled->report.labelled_rows == 200u);
+  if (labelled->report.chosen == 1) BOOST_TEST(labelled->candidate->weights == label_free->candidate->weights);
+  BOOST_TEST(Accuracy(model, *labelled->candidate, later) >= Accuracy(model, *label_free->candidate, later) - 0.02);
+}
+
 BOOST_AUTO_TEST_CASE(BadJobIsAnErrorNotACrash) {
   const Trained& w = World();
   Data drifted = Drift(MakeData(50, 7));
