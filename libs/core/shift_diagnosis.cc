@@ -129,18 +129,22 @@ ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, s
     d.mixture_z = fit->max_residual_z;
     bool mixture_ok = fit->max_residual_z < policy.mixture_tolerance_z;
     bool moved = std::fabs(fit->weight - clean.train_prior) > policy.prior_shift_threshold;
-    bool plausible = fit->weight <= policy.max_prior;
+    // Plausibility is the evidence's, for any prior: the clean class-conditionals re-weighted
+    // fit the drifted moments, both classes are still present, and EM on the deployed model's
+    // posteriors finds the same weight. No prior is implausible in itself (a task may become
+    // majority-positive).
+    bool inside = fit->weight > 0 && fit->weight < 1;
     bool agrees = d.em_prior < 0 || std::fabs(d.em_prior - fit->weight) <= policy.em_agreement;
-    if (mixture_ok && moved && plausible && agrees) {
+    if (mixture_ok && moved && inside && agrees) {
       d.kind = ShiftKind::kLabel;
       d.prior = std::clamp(d.em_prior >= 0 ? d.em_prior : fit->weight, 1e-3, 1 - 1e-3);
       d.explanation = Fmt("label shift: features fit a class mixture with weight %.3f (worst z %.2f); EM prior %.3f",
                           fit->weight, fit->max_residual_z, d.em_prior);
       return d;
     }
-    if (mixture_ok && moved && !plausible) {
-      d.explanation = Fmt("mixture weight %.3f fits (worst z %.2f) but exceeds max_prior %.2f; treated as covariate drift; ",
-                          fit->weight, fit->max_residual_z, policy.max_prior);
+    if (mixture_ok && moved && !inside) {
+      d.explanation = Fmt("mixture weight %.3f fits (worst z %.2f) but leaves one class empty; treated as covariate drift; ",
+                          fit->weight, fit->max_residual_z);
     } else if (mixture_ok && moved && !agrees) {
       d.explanation = Fmt("mixture weight %.3f fits but EM prior %.3f disagrees; treated as covariate drift; ",
                           fit->weight, d.em_prior);

@@ -39,12 +39,16 @@ std::map<std::string, double> HealReport::Metrics() const {
           {"positive_rate", candidate_positive_rate},
           {"parent_positive_rate", current_positive_rate},
           {"expected_positive_rate", expected_positive_rate},
+          {"positive_rate_lo", positive_rate_lo},
+          {"positive_rate_hi", positive_rate_hi},
           {"estimated_prior", diagnosis.prior},
+          {"label_shift", diagnosis.kind == ShiftKind::kLabel ? 1.0 : 0.0},
           {"trusted_rules", static_cast<double>(trusted_rules)},
           {"distrusted_rules", static_cast<double>(distrusted_rules)},
           {"labelled_rows", static_cast<double>(labelled_rows)},
           {"logit_offset", logit_offset},
           {"duration_ms", duration_ms}};
+  if (labelled_rows > 0) m["labelled_prior"] = labelled_prior;
   if (chosen >= 0) m["chosen"] = chosen;
   for (const auto& [key, value] : choice_figures) m[key] = value;
   return m;
@@ -455,11 +459,21 @@ Result<HealOutcome> HealBinaryOnce(const HealableModel& model, const HealCalibra
       torch::Tensor logit_c = parts.HeadLogit(out_c), logit_p = parts.HeadLogit(out_p);
       report.candidate_positive_rate = (logit_c > 0).to(torch::kFloat64).mean().item<double>();
       report.current_positive_rate = (logit_p > 0).to(torch::kFloat64).mean().item<double>();
-      report.expected_positive_rate = diag.kind == ShiftKind::kLabel ? diag.prior : cal.clean.clean_positive_rate;
-      if (labelled) gate.labelled_prior = (r.labels * (r.train_mask + r.holdout_mask).clamp_max(1)).sum().item<double>() / report.labelled_rows;
+      // The evidence the positive-rate bounds rest on (core/validation_gate.h).
+      gate.evidence.clean_rate = cal.clean.clean_positive_rate;
+      if (diag.kind == ShiftKind::kLabel) gate.evidence.estimated_prior = diag.prior;
+      if (labelled) {
+        gate.evidence.labelled_prior = (r.labels * (r.train_mask + r.holdout_mask).clamp_max(1)).sum().item<double>() / report.labelled_rows;
+        gate.evidence.labelled_rows = report.labelled_rows;
+        report.labelled_prior = *gate.evidence.labelled_prior;
+      }
+      gate.evidence.measured_rows = job.n_rows;
+      const RateBounds bounds = PositiveRateBounds(gate.evidence, policy);
+      report.expected_positive_rate = bounds.expected;
+      report.positive_rate_lo = bounds.lo;
+      report.positive_rate_hi = bounds.hi;
       gate.candidate_positive_rate = report.candidate_positive_rate;
       gate.current_positive_rate = report.current_positive_rate;
-      gate.expected_positive_rate = report.expected_positive_rate;
       // Moments are the target of a covariate heal the labels did not overrule; a labels-only heal
       // answers to the held-out labels instead.
       if (diag.kind == ShiftKind::kCovariate && finite && !labels_only) {
@@ -562,7 +576,7 @@ Result<HealOutcome> ChooseLabelledHeal(const HealableModel& model, const HealJob
   } catch (const std::exception& e) {
     return Status::Internal(std::string("heal: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
   }
-  const CandidateChoice choice = ChooseJustifiedCandidate(candidates, policy.choice_z);
+  const CandidateChoice choice = ChooseJustifiedCandidate(candidates, policy.confidence_z);
 
   const int code = options[choice.chosen].code;
   const std::string built = "; labelled candidate: " + (code == 2 ? std::string("this one") : labelled.report.reason) +
@@ -571,6 +585,7 @@ Result<HealOutcome> ChooseLabelledHeal(const HealableModel& model, const HealJob
   if (code == 1) {
     out = std::move(label_free);
     out.report.labelled_rows = labelled.report.labelled_rows;
+    out.report.labelled_prior = labelled.report.labelled_prior;
   } else {
     out = std::move(labelled);
   }

@@ -74,6 +74,9 @@ struct HealReport {
   int steps_run = 0;
   double loss_first = 0, loss_last = 0;
   double candidate_positive_rate = 0, current_positive_rate = 0, expected_positive_rate = 0;
+  // The gate's positive-rate bounds (core/validation_gate.h, PositiveRateBounds) and, with labels,
+  // the labelled prior they rest on.
+  double positive_rate_lo = 0, positive_rate_hi = 1, labelled_prior = 0;
   int trusted_rules = 0, distrusted_rules = 0;
   size_t labelled_rows = 0;
   double logit_offset = 0;            // δ added to every logit by the operating-point step (0: none)

@@ -197,14 +197,14 @@ BOOST_AUTO_TEST_CASE(RejectedCandidateIsReportedWithItsReason) {
   const Trained& w = World();
   Data drifted = Drift(MakeData(500, 4));
   HealJob job = LabelFreeJob(drifted, w.model->initial_adapter(), 1);
-  job.policy.min_positive_rate = 0.0;
-  job.policy.max_positive_rate = 0.0;  // only a model that flags nothing could pass
+  job.policy.positive_rate_tolerance = 0.0;  // bounds shrink to the clean rate itself:
+  job.policy.confidence_z = 0.0;             // only a model that flags exactly that could pass
 
   auto outcome = Heal(*w.model, w.calibration, job);
   BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
   const HealReport& report = outcome->report;
   BOOST_TEST_MESSAGE("reason: " << report.reason);
-  BOOST_REQUIRE(report.candidate_positive_rate > 0.0);  // the data has positives, so the gate must refuse
+  BOOST_REQUIRE(report.candidate_positive_rate != report.expected_positive_rate);  // so the gate must refuse
   BOOST_TEST(!report.accepted);
   BOOST_TEST(!outcome->candidate.has_value());
   BOOST_TEST(report.reason.rfind("rejected", 0) == 0);
@@ -277,6 +277,25 @@ BOOST_AUTO_TEST_CASE(LabelledLabelShiftHealKeepsVersionZerosRankingAndMovesOnlyT
   }
   BOOST_TEST(compared > later.n / 2);
   BOOST_TEST(Accuracy(model, *outcome->candidate, later) >= Accuracy(model, v0, later));
+}
+
+// No prior is implausible in itself: a task that became majority-positive (0.3 -> 0.7, each
+// class's features unchanged) is a label shift the evidence shows, and heals without labels.
+BOOST_AUTO_TEST_CASE(AMajorityPositiveLabelShiftHealsWithoutLabels) {
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  const AdapterVersion& v0 = model.initial_adapter();
+  Data window = MakeData(800, 31, 0.7);
+  Data later = MakeData(2000, 32, 0.7);
+  auto outcome = Heal(model, w.calibration, LabelFreeJob(window, v0, 1));
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  const HealReport& report = outcome->report;
+  BOOST_TEST_MESSAGE("diagnosis: " << report.diagnosis.explanation << "; reason: " << report.reason);
+  BOOST_REQUIRE(std::string(ShiftKindName(report.diagnosis.kind)) == ShiftKindName(ShiftKind::kLabel));
+  BOOST_TEST(report.diagnosis.prior > 0.5);
+  BOOST_REQUIRE_MESSAGE(outcome->candidate.has_value(), report.reason);
+  BOOST_TEST(report.candidate_positive_rate > 0.5);
+  BOOST_TEST(Accuracy(model, *outcome->candidate, later) > Accuracy(model, v0, later));
 }
 
 BOOST_AUTO_TEST_CASE(ALabelledHealNothingJustifiesMakesNoVersion) {
