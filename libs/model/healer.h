@@ -6,12 +6,14 @@
 // a new sealed AdapterVersion only when every weight and loss stayed finite and the validation
 // gate accepted it. Otherwise the outcome carries no candidate and the report says why.
 //
-// Steps: (1) diagnose the shift (core/shift_diagnosis.h); (2) build the closed-form target
-// (re-standardised features, or prior-corrected posteriors); (3) minimise
+// Steps (heal_binary.h): (1) diagnose the shift (core/shift_diagnosis.h) and choose a strategy;
+// (2) build its closed-form target (heal_alignment.cc: re-standardised features;
+// heal_label_shift.cc: prior-corrected posteriors, or version 0 and a new cut); (3) minimise
+// (heal_loss.h)
 //   w_distill * distill + w_label * BCE(labels, conditional pos weight) + w_rule * BCE(trusted
 //   rules) + w_entropy * entropy + w_moment * moments + w_proximal * ||theta - theta_parent||^2;
 // (4) measure candidate and parent on the same rows; (5) gate (core/validation_gate.h).
-// Labelled heals then place the decision (core/operating_point.h, HealPolicy::operating_point):
+// Labelled heals then place the decision (heal_labels.cc, core/operating_point.h, HealPolicy::operating_point):
 // a labels-only heal re-fits from version 0 and moves its cut or flags a band; a labelled heal
 // under a diagnosed label shift runs no step at all: version 0 with its cut moved by the labels.
 // (6) Labels never make a heal worse than it would be without them: a labelled binary heal also

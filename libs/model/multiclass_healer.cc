@@ -1,4 +1,7 @@
-// The multi-class heal: see HealMulticlass in healer.h.
+// The multi-class heal: see HealMulticlass in healer.h. Shares the holdout split
+// (core/holdout_split.h), the moment and proximal terms and the moment distance (heal_loss.h)
+// and the gate (core/validation_gate.h) with the binary heal. Thread-compatible: each heal owns
+// its tensors; the model and calibration are only read.
 #include <chrono>
 #include <cmath>
 
@@ -7,6 +10,7 @@
 #include "core/validation_gate.h"
 #include "model/healer.h"
 #include "model/input_alignment.h"
+#include "model/heal_loss.h"
 #include "model/heal_step.h"
 #include "model/model_parts.h"
 
@@ -23,12 +27,6 @@ double ClassTv(const torch::Tensor& logits, const torch::Tensor& reference) {
   const int64_t k = logits.size(1);
   torch::Tensor rate = torch::bincount(logits.argmax(1), {}, k).to(torch::kFloat32) / static_cast<float>(logits.size(0));
   return 0.5 * (rate - reference).abs().sum().item<double>();
-}
-
-double MomentDistance(const torch::Tensor& out, const torch::Tensor& clean_mean, const torch::Tensor& clean_var) {
-  torch::Tensor mean = out.mean(0), sd = out.var(0, false).sqrt();
-  torch::Tensor d = (mean - clean_mean).pow(2) + (sd - clean_var.sqrt()).pow(2);
-  return (d.mean() / clean_var.mean().clamp_min(1e-12)).item<double>();
 }
 
 bool IsIdentity(const AdapterTensors& a) {
@@ -241,17 +239,9 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
           loss = loss + policy.w_diversity * (pm * (pm.log() - clean_rate.clamp_min(1e-8).log())).sum();
         }
       }
-      if (policy.w_moment > 0) {
-        torch::Tensor v = clean_var.clamp_min(1e-6);
-        loss = loss + policy.w_moment * ((out.mean(0) - clean_mean).pow(2) / v +
-                                         torch::log((out.var(0, false) + 1e-6) / v).pow(2)).mean();
-      }
-      if (policy.w_proximal > 0) {  // toward the start: the closed-form map, or the parent
-        torch::Tensor prox = torch::zeros({});
-        std::vector<torch::Tensor> now = adapter.list(), was = init.list();
-        for (size_t i = 0; i < now.size(); ++i) prox = prox + (now[i] - was[i]).pow(2).sum();
-        loss = loss + policy.w_proximal * prox;
-      }
+      if (policy.w_moment > 0) loss = loss + policy.w_moment * MomentLoss(out, clean_mean, clean_var);
+      // Toward the start: the closed-form map, or the parent.
+      if (policy.w_proximal > 0) loss = loss + policy.w_proximal * ProximalLoss(adapter, init, torch::TensorOptions());
       if (!TakeHealStep(loss, opt, step, job, report)) { finite = false; break; }
     }
 
