@@ -72,7 +72,8 @@ struct HealPolicy {
   double recentre_factor = 2.0;      // with align_inputs: re-centre images when their centroid spread exceeds this
                                      // multiple of the clean spread (0: never)
   double mixture_tolerance_z = 4.0;  // label shift only if the class-mixture fit's worst residual z is below this
-  double em_agreement = 0.15;        // EM prior and mixture weight must agree within this
+  double em_agreement = 0.15;        // EM prior and mixture weight must agree within this at 0.5, within
+                                     // this * 4 m (1 - m) at their midpoint m (core/shift_diagnosis.h)
   double rule_trust_tolerance = 0.15;// a rule is trusted when its firing rate is within this of the expected rate
 
   // --- Validation gate ---

@@ -134,7 +134,13 @@ ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, s
     // posteriors finds the same weight. No prior is implausible in itself (a task may become
     // majority-positive).
     bool inside = fit->weight > 0 && fit->weight < 1;
-    bool agrees = d.em_prior < 0 || std::fabs(d.em_prior - fit->weight) <= policy.em_agreement;
+    // The two estimates agree within em_agreement on the scale of a prior's binomial variance
+    // m (1 - m) at their midpoint m, relative to its value at 0.5: the same tolerance for priors
+    // near 0.5, proportionally tighter toward 0 or 1, where an absolute one would accept almost
+    // any pair (0.92 and 0.78 are 0.14 apart but a factor 3 apart in the odds of a negative).
+    const double m = d.em_prior < 0 ? fit->weight : 0.5 * (d.em_prior + fit->weight);
+    const double allowed = policy.em_agreement * 4 * m * (1 - m);
+    bool agrees = d.em_prior < 0 || std::fabs(d.em_prior - fit->weight) <= allowed;
     if (mixture_ok && moved && inside && agrees) {
       d.kind = ShiftKind::kLabel;
       d.prior = std::clamp(d.em_prior >= 0 ? d.em_prior : fit->weight, 1e-3, 1 - 1e-3);
@@ -146,8 +152,8 @@ ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, s
       d.explanation = Fmt("mixture weight %.3f fits (worst z %.2f) but leaves one class empty; treated as covariate drift; ",
                           fit->weight, fit->max_residual_z);
     } else if (mixture_ok && moved && !agrees) {
-      d.explanation = Fmt("mixture weight %.3f fits but EM prior %.3f disagrees; treated as covariate drift; ",
-                          fit->weight, d.em_prior);
+      d.explanation = Fmt("mixture weight %.3f fits but EM prior %.3f disagrees", fit->weight, d.em_prior) +
+                      Fmt(" (by more than %.3f); treated as covariate drift; ", allowed);
     }
   }
   d.alignment = ComputeAlignment(clean.all, recent, policy.align_min_shift);
