@@ -1,6 +1,8 @@
 #include "actors/coordinator_runtime.h"
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -125,7 +127,7 @@ Result<VersionRecord> CoordinatorRuntime::Publish(AdapterVersion adapter, const 
 
 Admission AdmitCandidate(const HealableModel& model, const AdapterVersion& candidate, const AdapterVersion& parent,
                          const std::vector<float>& rows, size_t cols, const HealPolicy& policy,
-                         double reported_positive_rate) {
+                         double reported_positive_rate, const std::optional<RateEvidence>& evidence) {
   Admission a;
   Status intact = candidate.Verify();
   if (!intact.ok()) {
@@ -141,31 +143,70 @@ Admission AdmitCandidate(const HealableModel& model, const AdapterVersion& candi
     a.reason = "no rows to check the candidate on";
     return a;
   }
-  auto probs = model.Score(candidate, BatchView{rows.data(), n, cols});
-  if (!probs.ok()) {
-    a.reason = "scoring the candidate failed: " + probs.status().message();
+  auto rate = [&](const AdapterVersion& v) -> Result<double> {
+    auto probs = model.Score(v, BatchView{rows.data(), n, cols});
+    if (!probs.ok()) return probs.status();
+    size_t positives = 0;
+    for (float p : *probs) positives += p >= 0.5f;
+    return static_cast<double>(positives) / static_cast<double>(n);
+  };
+  Result<double> measured = rate(candidate);
+  if (!measured.ok()) {
+    a.reason = "scoring the candidate failed: " + measured.status().message();
     return a;
   }
-  size_t positives = 0;
-  for (float p : *probs) positives += p >= 0.5f;
-  a.positive_rate = static_cast<double>(positives) / static_cast<double>(n);
+  a.positive_rate = *measured;
   char buf[200];
-  if (a.positive_rate < policy.min_positive_rate || a.positive_rate > policy.max_positive_rate) {
-    std::snprintf(buf, sizeof buf, "positive rate %.3f outside [%.3f, %.3f]", a.positive_rate, policy.min_positive_rate,
-                  policy.max_positive_rate);
-    a.reason = buf;
-    return a;
-  }
   if (std::abs(a.positive_rate - reported_positive_rate) > 0.02) {
     std::snprintf(buf, sizeof buf, "measured positive rate %.3f differs from the healer's %.3f", a.positive_rate,
                   reported_positive_rate);
     a.reason = buf;
     return a;
   }
+  if (evidence) {
+    GateInputs gate;
+    gate.labelled = evidence->labelled_prior.has_value() && evidence->labelled_rows > 0;
+    gate.evidence = *evidence;
+    gate.evidence.measured_rows = n;
+    gate.candidate_positive_rate = a.positive_rate;
+    Result<double> parent_rate = rate(parent);
+    if (!parent_rate.ok()) {
+      a.reason = "scoring the parent failed: " + parent_rate.status().message();
+      return a;
+    }
+    gate.current_positive_rate = *parent_rate;
+    GateVerdict verdict = ValidateCandidate(gate, policy);
+    if (!verdict.accept) {
+      a.reason = verdict.reason;
+      return a;
+    }
+  }
   std::snprintf(buf, sizeof buf, "admitted: positive rate %.3f on %zu rows", a.positive_rate, n);
   a.reason = buf;
+  if (evidence) {
+    const RateBounds b = PositiveRateBounds(RateEvidence{*evidence}, policy);
+    std::snprintf(buf, sizeof buf, " (bounds [%.3f, %.3f] from the %s %.3f)", b.lo, b.hi, b.basis.c_str(), b.expected);
+    a.reason += buf;
+  }
   a.admitted = true;
   return a;
+}
+
+RateEvidence AdmissionEvidence(double clean_rate, const std::map<std::string, double>& metrics) {
+  RateEvidence e;
+  e.clean_rate = clean_rate;
+  auto get = [&](const char* key) -> std::optional<double> {
+    auto it = metrics.find(key);
+    if (it == metrics.end()) return std::nullopt;
+    return it->second;
+  };
+  if (get("label_shift").value_or(0) > 0.5 && get("estimated_prior")) e.estimated_prior = get("estimated_prior");
+  const double labelled_rows = get("labelled_rows").value_or(0);
+  if (labelled_rows > 0 && get("labelled_prior")) {
+    e.labelled_prior = get("labelled_prior");
+    e.labelled_rows = static_cast<size_t>(labelled_rows);
+  }
+  return e;
 }
 
 }  // namespace reflex::actors

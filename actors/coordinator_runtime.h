@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@
 
 #include "actors/cluster_options.h"
 #include "core/registry.h"
+#include "core/validation_gate.h"
+#include "model/healable_model.h"
 #include "transport/weight_publisher.h"
 
 namespace reflex::actors {
@@ -62,9 +65,13 @@ class CoordinatorRuntime {
 
 // The coordinator's own check of a candidate a healer accepted, run in a detached actor: the
 // candidate is intact and descends from `parent`; scored by the coordinator's copy of the model
-// on the job's rows, its positive rate is within the policy's bounds and within 0.02 of the rate
-// the healer reported (the healer's figures are checked, not trusted). Returns the verdict's
-// reason ("admitted: ..." or why not) and the measured positive rate.
+// on the job's rows, its positive rate is within 0.02 of the rate the healer reported (the
+// healer's figures are checked, not trusted) and, when `evidence` is given, within the bounds
+// that evidence allows: the very ValidateCandidate / PositiveRateBounds the healer's gate applies
+// (core/validation_gate.h), with the parent's rate on the same rows as the current version's.
+// Without evidence only the healer's gate has bounded the rate. Returns the verdict's reason
+// ("admitted: ..." or why not) and the measured positive rate. Pure apart from scoring; safe
+// from any thread (the model is const).
 struct Admission {
   bool admitted = false;
   std::string reason;
@@ -72,6 +79,13 @@ struct Admission {
 };
 Admission AdmitCandidate(const HealableModel& model, const AdapterVersion& candidate, const AdapterVersion& parent,
                          const std::vector<float>& rows, size_t cols, const HealPolicy& policy,
-                         double reported_positive_rate);
+                         double reported_positive_rate, const std::optional<RateEvidence>& evidence = std::nullopt);
+
+// The evidence for AdmitCandidate: the clean rate from the coordinator's own calibration
+// (HealCalibration::clean.clean_positive_rate) and, from the healer's metrics (HealReport::
+// Metrics), a label-shift prior ("label_shift" 1, "estimated_prior") and the labelled prior
+// ("labelled_rows" > 0, "labelled_prior") when the heal had them. The healer's priors cannot be
+// re-measured without its labels; they only place the bounds, the rate itself is re-measured.
+RateEvidence AdmissionEvidence(double clean_rate, const std::map<std::string, double>& healer_metrics);
 
 }  // namespace reflex::actors

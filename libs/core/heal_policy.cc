@@ -110,7 +110,6 @@ const std::map<std::string, Field>& Fields() {
     add("align_inputs", &HealPolicy::align_inputs, 0, 1);
     add("recentre_factor", &HealPolicy::recentre_factor, 0.0, 1e3);
     add("mixture_tolerance_z", &HealPolicy::mixture_tolerance_z, 0.0, 1e3);
-    add("max_prior", &HealPolicy::max_prior, 0.0, 1.0);
     add("em_agreement", &HealPolicy::em_agreement, 0.0, 1.0);
     add("rule_trust_tolerance", &HealPolicy::rule_trust_tolerance, 0.0, 1.0);
     add("min_positive_rate", &HealPolicy::min_positive_rate, 0.0, 1.0);
@@ -121,6 +120,7 @@ const std::map<std::string, Field>& Fields() {
     add("max_label_loss_ratio", &HealPolicy::max_label_loss_ratio, 0.0, 100.0);
     add("operating_f1_tolerance", &HealPolicy::operating_f1_tolerance, 0.0, 1.0);
     add("holdout_fraction", &HealPolicy::holdout_fraction, 0.0, 0.9);
+    add("confidence_z", &HealPolicy::confidence_z, 0.0, 10.0);
     add("max_class_tv", &HealPolicy::max_class_tv, 0.0, 1.0);
     add("rollback_f1_drop", &HealPolicy::rollback_f1_drop, 0.0, 1.0);
     add("rollback_accuracy_drop", &HealPolicy::rollback_accuracy_drop, 0.0, 1.0);

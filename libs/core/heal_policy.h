@@ -72,22 +72,35 @@ struct HealPolicy {
   double recentre_factor = 2.0;      // with align_inputs: re-centre images when their centroid spread exceeds this
                                      // multiple of the clean spread (0: never)
   double mixture_tolerance_z = 4.0;  // label shift only if the class-mixture fit's worst residual z is below this
-  double max_prior = 0.5;            // a prior estimate above this is implausible: not label shift
-  double em_agreement = 0.15;        // EM prior and mixture weight must agree within this
+  double em_agreement = 0.15;        // EM prior and mixture weight must agree within this at 0.5, within
+                                     // this * 4 m (1 - m) at their midpoint m (core/shift_diagnosis.h)
   double rule_trust_tolerance = 0.15;// a rule is trusted when its firing rate is within this of the expected rate
 
   // --- Validation gate ---
-  double min_positive_rate = 0.0;
-  double max_positive_rate = 0.5;
-  double positive_rate_tolerance = 0.5;  // label-free: |rate - expected| <= max(0.05, tolerance * expected)
+  // The gate's and the coordinator's positive-rate bounds come from the evidence (the clean rate,
+  // a diagnosed prior, the labelled prior: PositiveRateBounds in core/validation_gate.h), scaled
+  // by this tolerance: label-free, the rate may move by this fraction of the smaller class from
+  // the expected rate; labelled, up by this fraction of the labelled negatives or down by this
+  // fraction of the labelled positives.
+  double positive_rate_tolerance = 0.5;
   double max_moment_ratio = 1.05;        // candidate's moment distance <= current's * this (covariate heals)
   double max_rule_agreement_drop = 0.10; // trusted-rule agreement may drop at most this much
   double max_label_loss_ratio = 1.02;    // labelled: held-out loss <= current's * this
   double holdout_fraction = 0.2;         // labelled rows kept out of training to validate on
+  double confidence_z = 1.645;           // standard errors of noise every evidence bound allows (1.645: one-sided
+                                         // 95%): a labelled heal's more complex candidate replaces a simpler one
+                                         // only when its paired held-out gain is above zero by this many
+                                         // (core/candidate_choice.h); positive-rate bounds widen by this many
+                                         // standard errors of the rates they compare (core/validation_gate.h)
   double max_class_tv = 0.25;            // multi-class: predicted-class distribution may be at most this total
                                          // variation from the clean one (or no worse than the current version's)
 
   // --- Health and rollback ---
+  // The coordinator's label-free rollback proxy (actors/coordinator.cc): a version whose positive
+  // rate stays outside [min_positive_rate, max_positive_rate] for rollback_window summaries is
+  // rolled back. Heals and admissions no longer use them.
+  double min_positive_rate = 0.0;
+  double max_positive_rate = 0.5;
   double rollback_f1_drop = 0.08;
   double rollback_accuracy_drop = 0.10;
   int rollback_window = 5;

@@ -129,21 +129,31 @@ ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, s
     d.mixture_z = fit->max_residual_z;
     bool mixture_ok = fit->max_residual_z < policy.mixture_tolerance_z;
     bool moved = std::fabs(fit->weight - clean.train_prior) > policy.prior_shift_threshold;
-    bool plausible = fit->weight <= policy.max_prior;
-    bool agrees = d.em_prior < 0 || std::fabs(d.em_prior - fit->weight) <= policy.em_agreement;
-    if (mixture_ok && moved && plausible && agrees) {
+    // Plausibility is the evidence's, for any prior: the clean class-conditionals re-weighted
+    // fit the drifted moments, both classes are still present, and EM on the deployed model's
+    // posteriors finds the same weight. No prior is implausible in itself (a task may become
+    // majority-positive).
+    bool inside = fit->weight > 0 && fit->weight < 1;
+    // The two estimates agree within em_agreement on the scale of a prior's binomial variance
+    // m (1 - m) at their midpoint m, relative to its value at 0.5: the same tolerance for priors
+    // near 0.5, proportionally tighter toward 0 or 1, where an absolute one would accept almost
+    // any pair (0.92 and 0.78 are 0.14 apart but a factor 3 apart in the odds of a negative).
+    const double m = d.em_prior < 0 ? fit->weight : 0.5 * (d.em_prior + fit->weight);
+    const double allowed = policy.em_agreement * 4 * m * (1 - m);
+    bool agrees = d.em_prior < 0 || std::fabs(d.em_prior - fit->weight) <= allowed;
+    if (mixture_ok && moved && inside && agrees) {
       d.kind = ShiftKind::kLabel;
       d.prior = std::clamp(d.em_prior >= 0 ? d.em_prior : fit->weight, 1e-3, 1 - 1e-3);
       d.explanation = Fmt("label shift: features fit a class mixture with weight %.3f (worst z %.2f); EM prior %.3f",
                           fit->weight, fit->max_residual_z, d.em_prior);
       return d;
     }
-    if (mixture_ok && moved && !plausible) {
-      d.explanation = Fmt("mixture weight %.3f fits (worst z %.2f) but exceeds max_prior %.2f; treated as covariate drift; ",
-                          fit->weight, fit->max_residual_z, policy.max_prior);
+    if (mixture_ok && moved && !inside) {
+      d.explanation = Fmt("mixture weight %.3f fits (worst z %.2f) but leaves one class empty; treated as covariate drift; ",
+                          fit->weight, fit->max_residual_z);
     } else if (mixture_ok && moved && !agrees) {
-      d.explanation = Fmt("mixture weight %.3f fits but EM prior %.3f disagrees; treated as covariate drift; ",
-                          fit->weight, d.em_prior);
+      d.explanation = Fmt("mixture weight %.3f fits but EM prior %.3f disagrees", fit->weight, d.em_prior) +
+                      Fmt(" (by more than %.3f); treated as covariate drift; ", allowed);
     }
   }
   d.alignment = ComputeAlignment(clean.all, recent, policy.align_min_shift);

@@ -4,6 +4,10 @@
 // - Label shift (the positive rate moves, class-conditional inputs do not): the drifted feature
 //   moments are a re-weighted mixture of the clean class-conditional moments. Correction: the
 //   new prior, re-estimated by EM on the anchor model's posteriors (or read off the labels).
+//   Label-free, the evidence alone decides (the mixture's worst residual below
+//   mixture_tolerance_z, a weight strictly inside (0, 1), and EM within em_agreement of the
+//   mixture weight on the scale of a prior's variance: em_agreement * 4 m (1 - m) at their
+//   midpoint m); any new prior is plausible, a majority-positive one included.
 // - Covariate drift: any other moment change. Correction: per-feature re-standardisation of each
 //   drifted feature to its clean calibration mean and standard deviation.
 // Each correction hurts in the other's case, hence the diagnosis.

@@ -14,6 +14,38 @@ std::string Fmt(const char* format, double a, double b = 0, double c = 0) {
 }
 }  // namespace
 
+RateBounds PositiveRateBounds(const RateEvidence& ev, const HealPolicy& policy) {
+  RateBounds b;
+  const bool labelled = ev.labelled_prior.has_value() && ev.labelled_rows > 0;
+  if (labelled) {
+    b.expected = *ev.labelled_prior;
+    b.basis = "labelled prior";
+  } else if (ev.estimated_prior) {
+    b.expected = *ev.estimated_prior;
+    b.basis = "estimated prior";
+  } else {
+    b.expected = ev.clean_rate;
+    b.basis = "clean rate";
+  }
+  const double e = std::clamp(b.expected, 0.0, 1.0);
+  double inverse_rows = 0;
+  if (ev.measured_rows > 0) inverse_rows += 1.0 / static_cast<double>(ev.measured_rows);
+  if (labelled) inverse_rows += 1.0 / static_cast<double>(ev.labelled_rows);
+  const double noise = policy.confidence_z * std::sqrt(e * (1 - e) * inverse_rows);
+  const double tol = policy.positive_rate_tolerance;
+  if (labelled) {
+    b.lo = e - tol * e - noise;
+    b.hi = e + tol * (1 - e) + noise;
+  } else {
+    const double a = tol * std::min(e, 1 - e);
+    b.lo = e - a - noise;
+    b.hi = e + a + noise;
+  }
+  b.lo = std::clamp(b.lo, 0.0, 1.0);
+  b.hi = std::clamp(b.hi, 0.0, 1.0);
+  return b;
+}
+
 GateVerdict ValidateCandidate(const GateInputs& in, const HealPolicy& policy) {
   GateVerdict v;
   if (!in.finite) {
@@ -28,23 +60,16 @@ GateVerdict ValidateCandidate(const GateInputs& in, const HealPolicy& policy) {
     }
   }
   const double rate = in.candidate_positive_rate;
-  // Labels show the real prior: a labelled heal may flag up to 1.5x of it even above the cap.
-  const double max_rate = in.labelled ? std::max(policy.max_positive_rate, 1.5 * in.labelled_prior)
-                                      : policy.max_positive_rate;
-  auto outside = [&](double r) { return std::max({0.0, policy.min_positive_rate - r, r - max_rate}); };
+  const RateBounds bounds = PositiveRateBounds(in.evidence, policy);
+  auto outside = [&](double r) { return std::max({0.0, bounds.lo - r, r - bounds.hi}); };
+  // A labelled candidate strictly closer to the bounds than the current version repairs; the
+  // held-out labels judge it. A label-free one must stay inside.
   if (!in.multiclass && outside(rate) > 0 &&
       !(in.labelled && in.current_positive_rate && outside(rate) < outside(*in.current_positive_rate) - 1e-9)) {
-    v.reason = Fmt("rejected: positive rate %.3f outside [%.3f, %.3f]", rate, policy.min_positive_rate, max_rate);
+    v.reason = Fmt("rejected: positive rate %.3f outside [%.3f, %.3f]", rate, bounds.lo, bounds.hi) + " (around the " +
+               bounds.basis + Fmt(" %.3f)", bounds.expected);
     if (in.labelled && in.current_positive_rate) v.reason += Fmt(" and not closer to it than the current %.3f", *in.current_positive_rate);
     return v;
-  }
-  if (!in.labelled && !in.multiclass) {
-    double allowed = std::max(0.05, policy.positive_rate_tolerance * in.expected_positive_rate);
-    if (std::fabs(rate - in.expected_positive_rate) > allowed) {
-      v.reason = Fmt("rejected: positive rate %.3f is more than %.3f from the expected %.3f", rate, allowed,
-                     in.expected_positive_rate);
-      return v;
-    }
   }
   if (in.candidate_moment_distance && in.current_moment_distance &&
       *in.candidate_moment_distance > *in.current_moment_distance * policy.max_moment_ratio + 1e-9) {
@@ -67,7 +92,8 @@ GateVerdict ValidateCandidate(const GateInputs& in, const HealPolicy& policy) {
   v.accept = true;
   v.reason = in.multiclass ? Fmt("accepted: predicted-class distribution %.3f from the clean one (current %.3f)",
                                  in.candidate_class_tv, in.current_class_tv)
-                           : Fmt("accepted: positive rate %.3f (expected %.3f)", rate, in.expected_positive_rate);
+                           : Fmt("accepted: positive rate %.3f in [%.3f, ", rate, bounds.lo) +
+                                 Fmt("%.3f] (expected %.3f)", bounds.hi, bounds.expected);
   if (in.candidate_label_loss && in.current_label_loss) {
     v.reason += Fmt(", held-out loss %.4f vs %.4f", *in.candidate_label_loss, *in.current_label_loss);
   }

@@ -6,14 +6,23 @@
 // a new sealed AdapterVersion only when every weight and loss stayed finite and the validation
 // gate accepted it. Otherwise the outcome carries no candidate and the report says why.
 //
-// Steps: (1) diagnose the shift (core/shift_diagnosis.h); (2) build the closed-form target
-// (re-standardised features, or prior-corrected posteriors); (3) minimise
+// Steps (heal_binary.h): (1) diagnose the shift (core/shift_diagnosis.h) and choose a strategy;
+// (2) build its closed-form target (heal_alignment.cc: re-standardised features;
+// heal_label_shift.cc: prior-corrected posteriors, or version 0 and a new cut); (3) minimise
+// (heal_loss.h)
 //   w_distill * distill + w_label * BCE(labels, conditional pos weight) + w_rule * BCE(trusted
 //   rules) + w_entropy * entropy + w_moment * moments + w_proximal * ||theta - theta_parent||^2;
 // (4) measure candidate and parent on the same rows; (5) gate (core/validation_gate.h).
-// Labelled heals then place the decision (core/operating_point.h, HealPolicy::operating_point):
+// Labelled heals then place the decision (heal_labels.cc, core/operating_point.h, HealPolicy::operating_point):
 // a labels-only heal re-fits from version 0 and moves its cut or flags a band; a labelled heal
 // under a diagnosed label shift runs no step at all: version 0 with its cut moved by the labels.
+// (6) Labels never make a heal worse than it would be without them: a labelled binary heal also
+// builds the candidate the same job makes with its labels hidden, and chooses among the parent,
+// version 0, that label-free candidate and the labelled one on the job's held-out labelled rows
+// (core/holdout_split.h, seeded by job.seed), keeping the simpler one unless the more complex one
+// lowers the per-row held-out label loss beyond its noise (core/candidate_choice.h). When the
+// parent wins no version is made. The caller must give rows from after the drift onset only:
+// the held-out rows stand for the data the version will serve.
 //
 // Threading: Heal() is a blocking call meant for a background thread or a detached actor; it
 // only reads the model and calibration, so several heals may run at once. Runs on CUDA when
@@ -53,7 +62,7 @@ struct HealJob {
   HealPolicy policy;
   uint64_t new_version = 0;     // version number the candidate gets if accepted
   uint64_t epoch = 0;           // coordinator epoch stamped on the candidate
-  uint64_t seed = 0;            // holdout split (multi-class: mixed into a hash of each row, keep it fixed per stream)
+  uint64_t seed = 0;            // holdout split: mixed into a hash of each row (core/holdout_split.h); keep it fixed per stream
   bool use_cuda = false;
   // Test hook: called after every optimiser step with the step index (e.g. to hold a heal).
   std::function<void(int)> on_step;
@@ -67,6 +76,9 @@ struct HealReport {
   int steps_run = 0;
   double loss_first = 0, loss_last = 0;
   double candidate_positive_rate = 0, current_positive_rate = 0, expected_positive_rate = 0;
+  // The gate's positive-rate bounds (core/validation_gate.h, PositiveRateBounds) and, with labels,
+  // the labelled prior they rest on.
+  double positive_rate_lo = 0, positive_rate_hi = 1, labelled_prior = 0;
   int trusted_rules = 0, distrusted_rules = 0;
   size_t labelled_rows = 0;
   double logit_offset = 0;            // δ added to every logit by the operating-point step (0: none)
@@ -77,6 +89,13 @@ struct HealReport {
   uint32_t num_classes = 1;
   double candidate_class_tv = 0, current_class_tv = 0;
   bool aligned = false;  // the closed-form re-standardisation of the backbone output was used
+  // Labelled binary heals: which candidate won the held-out comparison (core/candidate_choice.h):
+  // 0 the parent (no new version), 1 the label-free candidate, 2 the labelled one, 3 version 0;
+  // -1 when no choice was made (label-free and multi-class heals). choice_figures: the held-out
+  // rows and each candidate's mean held-out loss and gain bound ("holdout_rows",
+  // "holdout_loss_parent", "gain_bound_labelled", ...), also in Metrics().
+  int chosen = -1;
+  std::map<std::string, double> choice_figures;
   // Numbers behind the verdict, for events and the registry ("positive_rate", "label_loss", ...).
   std::map<std::string, double> Metrics() const;
 };
@@ -87,7 +106,8 @@ struct HealOutcome {
 };
 
 // Errors (Status) are for bad jobs (wrong dims, too few rows) and library failures; a rejected
-// candidate is a normal outcome, not an error. Multi-class models go to HealMulticlass.
+// candidate is a normal outcome, not an error. Multi-class models go to HealMulticlass. A
+// labelled binary heal costs about two label-free ones (the label-free candidate is built too).
 Result<HealOutcome> Heal(const HealableModel& model, const HealCalibration& calibration, const HealJob& job);
 
 // The multi-class heal (multiclass_healer.cc). No shift diagnosis: (1) when w_distill > 0, the

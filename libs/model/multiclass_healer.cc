@@ -1,12 +1,16 @@
-// The multi-class heal: see HealMulticlass in healer.h.
+// The multi-class heal: see HealMulticlass in healer.h. Shares the holdout split
+// (core/holdout_split.h), the moment and proximal terms and the moment distance (heal_loss.h)
+// and the gate (core/validation_gate.h) with the binary heal. Thread-compatible: each heal owns
+// its tensors; the model and calibration are only read.
 #include <chrono>
 #include <cmath>
 
-#include "core/checksum.h"
 #include "core/class_rule_trust.h"
+#include "core/holdout_split.h"
 #include "core/validation_gate.h"
 #include "model/healer.h"
 #include "model/input_alignment.h"
+#include "model/heal_loss.h"
 #include "model/heal_step.h"
 #include "model/model_parts.h"
 
@@ -23,12 +27,6 @@ double ClassTv(const torch::Tensor& logits, const torch::Tensor& reference) {
   const int64_t k = logits.size(1);
   torch::Tensor rate = torch::bincount(logits.argmax(1), {}, k).to(torch::kFloat32) / static_cast<float>(logits.size(0));
   return 0.5 * (rate - reference).abs().sum().item<double>();
-}
-
-double MomentDistance(const torch::Tensor& out, const torch::Tensor& clean_mean, const torch::Tensor& clean_var) {
-  torch::Tensor mean = out.mean(0), sd = out.var(0, false).sqrt();
-  torch::Tensor d = (mean - clean_mean).pow(2) + (sd - clean_var.sqrt()).pow(2);
-  return (d.mean() / clean_var.mean().clamp_min(1e-12)).item<double>();
 }
 
 bool IsIdentity(const AdapterTensors& a) {
@@ -96,24 +94,20 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
       h = have_hidden ? torch::from_blob(const_cast<float*>(job.hidden.data()), {static_cast<int64_t>(n), static_cast<int64_t>(width)}).clone()
                       : backbone(BatchTensor({job.rows.data(), n, dims}));
     }
-    // Labelled rows, split into train and holdout.
+    // Labelled rows, split into train and holdout (core/holdout_split.h): a row's side follows a
+    // hash of its values and the job's seed, so it stays on the same side in every heal of a
+    // stream and the gate never judges the current version on rows it was trained on.
+    const HoldoutSplit split =
+        SplitLabelledRows(job.labels.empty() ? nullptr : job.labels.data(), n, static_cast<int>(k),
+                          have_hidden ? job.hidden.data() : job.rows.data(), have_hidden ? width : dims, job.seed,
+                          policy.holdout_fraction);
     std::vector<int64_t> y(n, 0);
-    std::vector<float> train_mask(n, 0.0f), hold_mask(n, 0.0f);
-    if (!job.labels.empty()) {
-      // A row's side follows a hash of its values (and the job's seed), so it stays on the same
-      // side in every heal of a stream: the gate never judges the current version on rows it
-      // was trained on, which would favour it over every candidate.
-      const float* values = have_hidden ? job.hidden.data() : job.rows.data();
-      const size_t per_row = have_hidden ? width : dims;
-      for (size_t i = 0; i < n; ++i) {
-        if (job.labels[i] < 0 || job.labels[i] >= k) continue;
-        ++report.labelled_rows;
-        y[i] = job.labels[i];
-        const uint64_t hash = Fnv1a64(values + i * per_row, per_row * sizeof(float), job.seed ^ 0x9E3779B97F4A7C15ull);
-        const double u = static_cast<double>(hash % 1000000) / 1000000.0;
-        (u < policy.holdout_fraction ? hold_mask : train_mask)[i] = 1.0f;
-      }
+    for (size_t i = 0; i < n; ++i) {
+      if (split.train[i] > 0 || split.holdout[i] > 0) y[i] = job.labels[i];
     }
+    report.labelled_rows = split.labelled;
+    const std::vector<float>& train_mask = split.train;
+    const std::vector<float>& hold_mask = split.holdout;
     const bool labelled = report.labelled_rows >= 10;
     torch::Tensor labels = torch::tensor(y, torch::kLong);
     torch::Tensor tmask = torch::tensor(train_mask), hmask = torch::tensor(hold_mask);
@@ -245,17 +239,9 @@ Result<HealOutcome> HealMulticlass(const HealableModel& model, const HealCalibra
           loss = loss + policy.w_diversity * (pm * (pm.log() - clean_rate.clamp_min(1e-8).log())).sum();
         }
       }
-      if (policy.w_moment > 0) {
-        torch::Tensor v = clean_var.clamp_min(1e-6);
-        loss = loss + policy.w_moment * ((out.mean(0) - clean_mean).pow(2) / v +
-                                         torch::log((out.var(0, false) + 1e-6) / v).pow(2)).mean();
-      }
-      if (policy.w_proximal > 0) {  // toward the start: the closed-form map, or the parent
-        torch::Tensor prox = torch::zeros({});
-        std::vector<torch::Tensor> now = adapter.list(), was = init.list();
-        for (size_t i = 0; i < now.size(); ++i) prox = prox + (now[i] - was[i]).pow(2).sum();
-        loss = loss + policy.w_proximal * prox;
-      }
+      if (policy.w_moment > 0) loss = loss + policy.w_moment * MomentLoss(out, clean_mean, clean_var);
+      // Toward the start: the closed-form map, or the parent.
+      if (policy.w_proximal > 0) loss = loss + policy.w_proximal * ProximalLoss(adapter, init, torch::TensorOptions());
       if (!TakeHealStep(loss, opt, step, job, report)) { finite = false; break; }
     }
 

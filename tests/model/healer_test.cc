@@ -197,14 +197,14 @@ BOOST_AUTO_TEST_CASE(RejectedCandidateIsReportedWithItsReason) {
   const Trained& w = World();
   Data drifted = Drift(MakeData(500, 4));
   HealJob job = LabelFreeJob(drifted, w.model->initial_adapter(), 1);
-  job.policy.min_positive_rate = 0.0;
-  job.policy.max_positive_rate = 0.0;  // only a model that flags nothing could pass
+  job.policy.positive_rate_tolerance = 0.0;  // bounds shrink to the clean rate itself:
+  job.policy.confidence_z = 0.0;             // only a model that flags exactly that could pass
 
   auto outcome = Heal(*w.model, w.calibration, job);
   BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
   const HealReport& report = outcome->report;
   BOOST_TEST_MESSAGE("reason: " << report.reason);
-  BOOST_REQUIRE(report.candidate_positive_rate > 0.0);  // the data has positives, so the gate must refuse
+  BOOST_REQUIRE(report.candidate_positive_rate != report.expected_positive_rate);  // so the gate must refuse
   BOOST_TEST(!report.accepted);
   BOOST_TEST(!outcome->candidate.has_value());
   BOOST_TEST(report.reason.rfind("rejected", 0) == 0);
@@ -277,6 +277,66 @@ BOOST_AUTO_TEST_CASE(LabelledLabelShiftHealKeepsVersionZerosRankingAndMovesOnlyT
   }
   BOOST_TEST(compared > later.n / 2);
   BOOST_TEST(Accuracy(model, *outcome->candidate, later) >= Accuracy(model, v0, later));
+}
+
+// No prior is implausible in itself: a task that became majority-positive (0.3 -> 0.7, each
+// class's features unchanged) is a label shift the evidence shows, and heals without labels.
+BOOST_AUTO_TEST_CASE(AMajorityPositiveLabelShiftHealsWithoutLabels) {
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  const AdapterVersion& v0 = model.initial_adapter();
+  Data window = MakeData(800, 31, 0.7);
+  Data later = MakeData(2000, 32, 0.7);
+  auto outcome = Heal(model, w.calibration, LabelFreeJob(window, v0, 1));
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  const HealReport& report = outcome->report;
+  BOOST_TEST_MESSAGE("diagnosis: " << report.diagnosis.explanation << "; reason: " << report.reason);
+  BOOST_REQUIRE(std::string(ShiftKindName(report.diagnosis.kind)) == ShiftKindName(ShiftKind::kLabel));
+  BOOST_TEST(report.diagnosis.prior > 0.5);
+  BOOST_REQUIRE_MESSAGE(outcome->candidate.has_value(), report.reason);
+  BOOST_TEST(report.candidate_positive_rate > 0.5);
+  BOOST_TEST(Accuracy(model, *outcome->candidate, later) > Accuracy(model, v0, later));
+}
+
+BOOST_AUTO_TEST_CASE(ALabelledHealNothingJustifiesMakesNoVersion) {
+  // No drift: version 0 is already right, so no candidate beats it beyond the held-out noise.
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  HealJob job = LabelledJob(MakeData(800, 21), model.initial_adapter(), 1);
+  auto outcome = Heal(model, w.calibration, job);
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  const HealReport& report = outcome->report;
+  BOOST_TEST_MESSAGE("reason: " << report.reason);
+  BOOST_TEST(report.chosen == 0);
+  BOOST_TEST(!outcome->candidate.has_value());
+  BOOST_TEST(!report.accepted);
+  BOOST_TEST(report.reason.rfind("rejected", 0) == 0);
+  const auto metrics = report.Metrics();
+  BOOST_TEST(metrics.at("chosen") == 0.0);
+  BOOST_TEST(metrics.at("holdout_rows") > 100.0);
+}
+
+BOOST_AUTO_TEST_CASE(ALabelledHealUnderDriftIsNoWorseThanTheSameHealWithoutLabels) {
+  const Trained& w = World();
+  const HealableModel& model = *w.model;
+  const AdapterVersion& v0 = model.initial_adapter();
+  Data window = Drift(MakeData(800, 22));
+  Data later = Drift(MakeData(2000, 23));
+  // A few labels, most rows unlabelled.
+  HealJob job = LabelledJob(window, v0, 1);
+  for (size_t i = 0; i < job.labels.size(); ++i) {
+    if (i % 4 != 0) job.labels[i] = -1;
+  }
+  auto labelled = Heal(model, w.calibration, job);
+  auto label_free = Heal(model, w.calibration, LabelFreeJob(window, v0, 1));
+  BOOST_REQUIRE(labelled.ok() && label_free.ok());
+  BOOST_TEST_MESSAGE("labelled: " << labelled->report.reason);
+  BOOST_REQUIRE(label_free->candidate.has_value());
+  BOOST_REQUIRE_MESSAGE(labelled->candidate.has_value(), labelled->report.reason);
+  BOOST_TEST((labelled->report.chosen == 1 || labelled->report.chosen == 2));
+  BOOST_TEST(labelled->report.labelled_rows == 200u);
+  if (labelled->report.chosen == 1) BOOST_TEST(labelled->candidate->weights == label_free->candidate->weights);
+  BOOST_TEST(Accuracy(model, *labelled->candidate, later) >= Accuracy(model, *label_free->candidate, later) - 0.02);
 }
 
 BOOST_AUTO_TEST_CASE(BadJobIsAnErrorNotACrash) {

@@ -80,9 +80,7 @@ HealJob PermissiveJob(const Data& drifted) {
   HealJob job;
   job.rows = drifted.rows;
   job.n_rows = drifted.n;
-  job.policy.min_positive_rate = 0.0;
-  job.policy.max_positive_rate = 1.0;
-  job.policy.positive_rate_tolerance = 100.0;
+  job.policy.positive_rate_tolerance = 100.0;  // positive-rate bounds [0, 1]
   job.policy.max_moment_ratio = 100.0;
   job.policy.max_rule_agreement_drop = 1.0;
   job.seed = 9;
