@@ -231,10 +231,12 @@ void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& byt
   const HealPolicy policy = st.policy;
   const double reported_rate = heal.reported_positive_rate;
   const uint64_t job = heal.job_id;
+  // The same gate as the healer's: bounds from the clean rate and the heal's evidence.
+  const RateEvidence evidence = AdmissionEvidence(bundle->calibration->clean.clean_positive_rate, heal.metrics);
   auto me = caf::actor_cast<caf::actor>(self);
   self->spawn<caf::detached>([=](caf::blocking_actor* worker) {
     Admission a = AdmitCandidate(*bundle->model, candidate, parent, rows, bundle->model->input_dims(), policy,
-                                 reported_rate);
+                                 reported_rate, evidence);
     worker->send(me, admit_atom::value, job, attempt, a.admitted, a.reason, a.positive_rate);
   });
 }

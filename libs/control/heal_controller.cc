@@ -42,7 +42,7 @@ ControllerConfig ControllerConfig::FromPolicy(const HealPolicy& p, double clean_
   c.reheal_rows = batch_rows * static_cast<uint64_t>(std::max(1, p.cooldown_batches + 1));
   c.drift_gone_rows = batch_rows * static_cast<uint64_t>(std::max(1, p.drift_gone_batches));
   c.health.f1_drop = p.rollback_f1_drop;
-  c.label_accuracy_drop = p.rollback_accuracy_drop;
+  c.label_accuracy_drop = p.label_accuracy_drop;
   c.health.use_f1 = !multiclass;
   return c;
 }

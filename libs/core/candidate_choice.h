@@ -1,16 +1,16 @@
 // Candidate choice: which of a labelled heal's candidates becomes the next version.
 //
-// A labelled heal builds several candidates, ordered from the simplest to the most complex:
-// the parent (no change), version 0, the candidate the heal makes with the labels hidden
-// (label-free), and the labels-driven one. Each is scored on the same held-out labelled rows,
-// which none of them trained on. The simplest candidate is kept unless a more complex one is
-// better by more than its noise: walking the order, candidate k replaces the incumbent when the
+// A labelled heal builds several candidates; the caller orders them, the default first (the
+// healer puts the candidate the heal makes with the labels hidden first, then the parent,
+// version 0 and the labels-driven one). Each is scored on the same held-out labelled rows,
+// which none of them trained on. The default is kept unless another is better by more than its
+// noise: walking the order, candidate k replaces the incumbent when the
 // one-sided lower confidence bound of the *paired* per-row improvement,
 //     mean(loss_incumbent - loss_k) - t(z, n - 1) * sd(loss_incumbent - loss_k) / sqrt(n),
 // is above zero, where t(z, n - 1) is the Student-t quantile at the level of the normal quantile
 // z (equal to z for many rows, larger for a few). Pairing removes the rows' own difficulty from the noise, so a few hundred rows
 // separate candidates whose mean losses differ by a few percent; a handful of rows (or noisy
-// labels) separate nothing, and the simpler candidate stays.
+// labels) separate nothing, and the default stays.
 //
 // Pure function over caller-owned values; thread-compatible. Losses are per-row losses (nats, or
 // 0/1 errors), z is in standard errors (1.645: one-sided 95%).

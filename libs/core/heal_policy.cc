@@ -112,8 +112,6 @@ const std::map<std::string, Field>& Fields() {
     add("mixture_tolerance_z", &HealPolicy::mixture_tolerance_z, 0.0, 1e3);
     add("em_agreement", &HealPolicy::em_agreement, 0.0, 1.0);
     add("rule_trust_tolerance", &HealPolicy::rule_trust_tolerance, 0.0, 1.0);
-    add("min_positive_rate", &HealPolicy::min_positive_rate, 0.0, 1.0);
-    add("max_positive_rate", &HealPolicy::max_positive_rate, 0.0, 1.0);
     add("positive_rate_tolerance", &HealPolicy::positive_rate_tolerance, 0.0, 100.0);
     add("max_moment_ratio", &HealPolicy::max_moment_ratio, 0.0, 100.0);
     add("max_rule_agreement_drop", &HealPolicy::max_rule_agreement_drop, 0.0, 1.0);
@@ -123,8 +121,7 @@ const std::map<std::string, Field>& Fields() {
     add("confidence_z", &HealPolicy::confidence_z, 0.0, 10.0);
     add("max_class_tv", &HealPolicy::max_class_tv, 0.0, 1.0);
     add("rollback_f1_drop", &HealPolicy::rollback_f1_drop, 0.0, 1.0);
-    add("rollback_accuracy_drop", &HealPolicy::rollback_accuracy_drop, 0.0, 1.0);
-    add("rollback_window", &HealPolicy::rollback_window, 1, 1e6);
+    add("label_accuracy_drop", &HealPolicy::label_accuracy_drop, 0.0, 1.0);
     add("drift_gone_batches", &HealPolicy::drift_gone_batches, 1, 1e6);
     return m;
   }();
@@ -159,10 +156,6 @@ std::vector<std::string> HealPolicy::Keys() {
 }
 
 Status HealPolicy::Validate() const {
-  if (min_positive_rate > max_positive_rate) {
-    return Status::InvalidArgument("policy: min_positive_rate " + Format(min_positive_rate) +
-                                   " exceeds max_positive_rate " + Format(max_positive_rate));
-  }
   if (min_rows > window_rows) {
     return Status::InvalidArgument("policy: min_rows " + std::to_string(min_rows) +
                                    " exceeds window_rows " + std::to_string(window_rows) +

@@ -95,16 +95,14 @@ struct HealPolicy {
   double max_class_tv = 0.25;            // multi-class: predicted-class distribution may be at most this total
                                          // variation from the clean one (or no worse than the current version's)
 
-  // --- Health and rollback ---
-  // The coordinator's label-free rollback proxy (actors/coordinator.cc): a version whose positive
-  // rate stays outside [min_positive_rate, max_positive_rate] for rollback_window summaries is
-  // rolled back. Heals and admissions no longer use them.
-  double min_positive_rate = 0.0;
-  double max_positive_rate = 0.5;
+  // --- Health, rollback and the end of drift (the heal controller, control/heal_controller.h) ---
+  // A healed version is worse than version 0 when, on the same labelled rows, it is significantly
+  // less accurate (McNemar) or its F1's upper bound lies more than rollback_f1_drop below v0's.
   double rollback_f1_drop = 0.08;
-  double rollback_accuracy_drop = 0.10;
-  int rollback_window = 5;
-  int drift_gone_batches = 5;  // batches with FIDI below threshold before label-free arms return to v0
+  // Labels signal drift when version 0's labelled accuracy is significantly below its clean
+  // accuracy and by more than this (the clean figure is measured on the training rows).
+  double label_accuracy_drop = 0.10;
+  int drift_gone_batches = 5;  // x 100 rows without a label-free drift signal end a drift (return to v0)
 
   // Sets one key from text. Unknown key or invalid value -> InvalidArgument naming both and why.
   Status Set(const std::string& key, const std::string& value);

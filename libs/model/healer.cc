@@ -275,8 +275,9 @@ Result<HealOutcome> HealBinaryOnce(const HealableModel& model, const HealCalibra
 
 namespace {
 
-// Which candidate of a labelled heal becomes the version (core/candidate_choice.h): the parent,
-// version 0, the label-free candidate and the labelled one, in that order of simplicity, judged
+// Which candidate of a labelled heal becomes the version (core/candidate_choice.h): the
+// label-free candidate by default (else the parent), then the parent, version 0 and the labelled
+// one, each replacing the incumbent only when it beats it beyond its noise, judged
 // on the job's held-out labelled rows (the same split the labelled candidate trained around) by
 // the per-row label loss the labelled heal minimises.
 Result<HealOutcome> ChooseLabelledHeal(const HealableModel& model, const HealJob& job, HealOutcome labelled,
@@ -309,9 +310,14 @@ Result<HealOutcome> ChooseLabelledHeal(const HealableModel& model, const HealJob
     int code;            // HealReport::chosen
     const AdapterVersion* adapter;
   };
-  std::vector<Option> options = {{"parent", "parent", 0, &job.base}};
+  // The default is what the same heal does without labels (when its own gate accepted it): the
+  // labels then move the choice only as far as they justify, so a labelled heal is never worse
+  // than a label-free one for want of held-out rows. Without a label-free candidate the parent
+  // is the default.
+  std::vector<Option> options;
+  if (label_free.candidate) options.push_back({"label-free", "label_free", 1, &*label_free.candidate});
+  options.push_back({"parent", "parent", 0, &job.base});
   if (job.base.weights != model.initial_adapter().weights) options.push_back({"version 0", "version0", 3, &version0});
-  options.push_back({"label-free", "label_free", 1, label_free.candidate ? &*label_free.candidate : nullptr});
   options.push_back({"labelled", "labelled", 2, labelled.candidate ? &*labelled.candidate : nullptr});
 
   std::vector<ChoiceCandidate> candidates;

@@ -17,11 +17,11 @@
 // a labels-only heal re-fits from version 0 and moves its cut or flags a band; a labelled heal
 // under a diagnosed label shift runs no step at all: version 0 with its cut moved by the labels.
 // (6) Labels never make a heal worse than it would be without them: a labelled binary heal also
-// builds the candidate the same job makes with its labels hidden, and chooses among the parent,
-// version 0, that label-free candidate and the labelled one on the job's held-out labelled rows
-// (core/holdout_split.h, seeded by job.seed), keeping the simpler one unless the more complex one
-// lowers the per-row held-out label loss beyond its noise (core/candidate_choice.h). When the
-// parent wins no version is made. The caller must give rows from after the drift onset only:
+// builds the candidate the same job makes with its labels hidden. That candidate (when its own
+// gate accepts it; else the parent) is the default; the parent, version 0 and the labelled one
+// replace it only when they lower the per-row held-out label loss beyond its noise on the job's
+// held-out labelled rows (core/holdout_split.h, seeded by job.seed; core/candidate_choice.h).
+// When the parent wins no version is made. The caller must give rows from after the drift onset only:
 // the held-out rows stand for the data the version will serve.
 //
 // Threading: Heal() is a blocking call meant for a background thread or a detached actor; it

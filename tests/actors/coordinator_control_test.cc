@@ -133,7 +133,6 @@ caf::actor JoinFakeHealer(ActorWorld& world, const coordinator_actor& coordinato
 void PrepareManualHeal(ActorWorld& world, const coordinator_actor& c, size_t rows) {
   Body(Control(world, c, "policy-set", {"mode", "manual"}));
   Body(Control(world, c, "policy-set", {"min_rows", "50"}));
-  Body(Control(world, c, "policy-set", {"max_positive_rate", "1"}));
   for (size_t i = 0; i < rows / 100; ++i) SendSummary(world, c, DriftedSummary("replica-x", 100, 10 + i, 3.0f));
 }
 
@@ -478,7 +477,6 @@ BOOST_AUTO_TEST_CASE(RaisingWindowRowsLetsAHealLearnFromThatManyRows) {
   Body(Control(world, c, "policy-set", {"mode", "manual"}));
   Body(Control(world, c, "policy-set", {"window_rows", "2000"}));
   Body(Control(world, c, "policy-set", {"min_rows", "1000"}));
-  Body(Control(world, c, "policy-set", {"max_positive_rate", "1"}));
   // 3200 drifted rows; the coordinator drops the rows it sampled before it saw the drift (once
   // 1000 rows are in the window: the first 1200), which leaves 2000.
   for (int i = 0; i < 8; ++i) SendSummary(world, c, DriftedSummary("replica-x", 400, 20 + i, 3.0f));
@@ -505,7 +503,6 @@ BOOST_AUTO_TEST_CASE(TheRowsThatRevealedTheDriftAreKeptForTheHeal) {
   JoinFakeHealer(world, c, log);
   Body(Control(world, c, "policy-set", {"mode", "manual"}));
   Body(Control(world, c, "policy-set", {"min_rows", "50"}));
-  Body(Control(world, c, "policy-set", {"max_positive_rate", "1"}));
   SendSummary(world, c, DriftedSummary("replica-x", 300, 50, 3.0f));
   const nlohmann::json status = StatusOf(world, c);
   BOOST_TEST(status["drift"]["drift"] == true);
@@ -520,7 +517,6 @@ BOOST_AUTO_TEST_CASE(AutoModeStartsAHealWhenTheMergedDriftCrossesTheThreshold) {
   auto log = std::make_shared<FakeHealerLog>();
   JoinFakeHealer(world, c, log);
   Body(Control(world, c, "policy-set", {"min_rows", "150"}));
-  Body(Control(world, c, "policy-set", {"max_positive_rate", "1"}));
   // Not drifted: no heal, however many rows.
   for (int i = 0; i < 3; ++i) SendSummary(world, c, DriftedSummary("replica-calm", 100, 30 + i, 0.0f));
   BOOST_TEST(StatusOf(world, c)["heal_in_flight"] == false);
@@ -599,7 +595,6 @@ std::vector<uint64_t> LabelCells(uint64_t rows, uint64_t served_only, uint64_t a
 // Drifts until the controller heals, and waits for v1.
 void DriftUntilHealed(ActorWorld& world, const coordinator_actor& c) {
   Body(Control(world, c, "policy-set", {"min_rows", "150"}));
-  Body(Control(world, c, "policy-set", {"max_positive_rate", "1"}));
   Body(Control(world, c, "policy-set", {"cooldown_ms", "0"}));
   for (int i = 0; i < 4; ++i) SendSummary(world, c, DriftedSummary("replica-x", 100, 40 + i, 6.0f));
   BOOST_TEST_REQUIRE(Eventually([&] { return StatusOf(world, c)["current_version"].get<uint64_t>() == 1u; }, 20s),

@@ -10,8 +10,7 @@ BOOST_AUTO_TEST_CASE(DefaultsMatchTheDesign) {
   BOOST_TEST(p.steps == 5);
   BOOST_TEST(p.lr == 0.003);
   BOOST_TEST(p.rollback_f1_drop == 0.08);
-  BOOST_TEST(p.rollback_accuracy_drop == 0.10);
-  BOOST_TEST(p.rollback_window == 5);
+  BOOST_TEST(p.label_accuracy_drop == 0.10);
   BOOST_TEST(p.ToMap().at("operating_point") == "expected_accuracy_at_f1");
   BOOST_TEST(p.Validate().ok());
 }
@@ -33,7 +32,7 @@ BOOST_AUTO_TEST_CASE(SetRefusesUnknownKeysAndBadValuesWithTheReason) {
   BOOST_TEST(s.message().find("unknown policy key 'learning_rate'") != std::string::npos);
   s = p.Set("lr", "fast");
   BOOST_TEST(s.message().find("'fast' is not a number") != std::string::npos);
-  s = p.Set("max_positive_rate", "1.5");
+  s = p.Set("label_accuracy_drop", "1.5");
   BOOST_TEST(s.message().find("out of range") != std::string::npos);
   s = p.Set("steps", "2.5");
   BOOST_TEST(s.message().find("whole number") != std::string::npos);
@@ -44,11 +43,11 @@ BOOST_AUTO_TEST_CASE(SetRefusesUnknownKeysAndBadValuesWithTheReason) {
 
 BOOST_AUTO_TEST_CASE(CrossFieldConstraintsAreChecked) {
   HealPolicy p;
-  BOOST_TEST(p.Set("max_positive_rate", "0.3").ok());
-  reflex::Status s = p.Set("min_positive_rate", "0.4");
+  BOOST_TEST(p.Set("window_rows", "400").ok());
+  reflex::Status s = p.Set("min_rows", "450");
   BOOST_TEST(!s.ok());
-  BOOST_TEST(s.message().find("exceeds max_positive_rate") != std::string::npos);
-  BOOST_TEST(p.min_positive_rate == 0.0);
+  BOOST_TEST(s.message().find("exceeds window_rows") != std::string::npos);
+  BOOST_TEST(p.min_rows == 300);
 }
 
 BOOST_AUTO_TEST_CASE(OperatingPointTakesOnlyItsNamedRules) {
