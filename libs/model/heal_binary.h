@@ -37,15 +37,15 @@ struct BinaryHeal {
   const HealJob& job;
   const HealPolicy& policy;
   size_t dims = 0;
-  BatchView view;
+  BatchView view{};
   torch::Device device = torch::Device(torch::kCPU);
-  AdapterTensors anchor, parent;    // version 0 and the job's base
-  HealRows r;
+  AdapterTensors anchor{}, parent{};  // version 0 and the job's base
+  HealRows r{};
   const ShiftDiagnosis* diag = nullptr;  // the report's diagnosis (set by PrepareBinaryHeal)
-  std::vector<float> anchor_probs;  // version 0's probability per row
+  std::vector<float> anchor_probs{};  // version 0's probability per row
   const int8_t* labels = nullptr;   // the job's labels, or null
-  std::vector<float> y;             // per row 0/1 (0 where unlabelled)
-  HoldoutSplit split;
+  std::vector<float> y{};           // per row 0/1 (0 where unlabelled)
+  HoldoutSplit split{};
   bool labelled = false;            // at least kMinLabelledRows labelled rows
   double pos_weight = 1;            // label BCE weight of the positives
   bool have_weak = false;           // trusted rules fire on some rows and w_rule > 0

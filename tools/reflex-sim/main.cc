@@ -46,15 +46,7 @@ namespace {
 
 constexpr int kBadInput = 2;
 
-std::vector<std::string> SplitCommas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
+using reflex::sim::SplitCommas;
 
 // Prints the run's table and, with --out, writes its files. Returns the exit code.
 int PrintAndWrite(const reflex::sim::SimResult& result, const std::string& out_dir) {

@@ -8,7 +8,6 @@
 #include "core/rules.h"
 
 namespace reflex::sim {
-namespace {
 
 std::vector<std::string> SplitCommas(const std::string& text) {
   std::vector<std::string> out;
@@ -19,8 +18,6 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   }
   return out;
 }
-
-}  // namespace
 
 Result<ScenarioData> LoadUserData(const std::string& train_path, const std::string& stream_path,
                                   const std::string& label, const std::string& rules_path,

@@ -6,11 +6,15 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "scenarios.h"
 
 namespace reflex::sim {
+
+// "a,,b" -> {"a", "b"}: the comma-separated lists of the command lines (empty items dropped).
+std::vector<std::string> SplitCommas(const std::string& text);
 
 // TRAIN and STREAM with a header row and a 0/1 `label` column; STREAM's feature columns must
 // equal TRAIN's. `rules_path` (may be empty) is parsed against TRAIN's columns; `monitor` is a
