@@ -71,7 +71,11 @@ struct HealPolicy {
                                      // contrast to the clean average before the backbone (the heal's target)
   double recentre_factor = 2.0;      // with align_inputs: re-centre images when their centroid spread exceeds this
                                      // multiple of the clean spread (0: never)
-  double mixture_tolerance_z = 4.0;  // label shift only if the class-mixture fit's worst residual z is below this
+  // Label shift only if the class-mixture fit's worst residual z is below this (also the bound of
+  // the labelled "moments unchanged" checks). 3.0 is the Bonferroni bound for the ~20 moments a
+  // 10-feature fit compares (two per feature) at a 5% family-wise error: a true label shift rarely
+  // exceeds it, while a covariate drift that only mimics one (seed's V14) usually does.
+  double mixture_tolerance_z = 3.0;
   double em_agreement = 0.15;        // EM prior and mixture weight must agree within this at 0.5, within
                                      // this * 4 m (1 - m) at their midpoint m (core/shift_diagnosis.h)
   double rule_trust_tolerance = 0.15;// a rule is trusted when its firing rate is within this of the expected rate

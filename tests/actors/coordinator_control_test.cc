@@ -133,6 +133,7 @@ caf::actor JoinFakeHealer(ActorWorld& world, const coordinator_actor& coordinato
 void PrepareManualHeal(ActorWorld& world, const coordinator_actor& c, size_t rows) {
   Body(Control(world, c, "policy-set", {"mode", "manual"}));
   Body(Control(world, c, "policy-set", {"min_rows", "50"}));
+  Body(Control(world, c, "policy-set", {"positive_rate_tolerance", "100"}));  // the fake candidate flags as v0 does
   for (size_t i = 0; i < rows / 100; ++i) SendSummary(world, c, DriftedSummary("replica-x", 100, 10 + i, 3.0f));
 }
 
@@ -477,6 +478,7 @@ BOOST_AUTO_TEST_CASE(RaisingWindowRowsLetsAHealLearnFromThatManyRows) {
   Body(Control(world, c, "policy-set", {"mode", "manual"}));
   Body(Control(world, c, "policy-set", {"window_rows", "2000"}));
   Body(Control(world, c, "policy-set", {"min_rows", "1000"}));
+  Body(Control(world, c, "policy-set", {"positive_rate_tolerance", "100"}));  // the fake candidate flags as v0 does
   // 3200 drifted rows; the coordinator drops the rows it sampled before it saw the drift (once
   // 1000 rows are in the window: the first 1200), which leaves 2000.
   for (int i = 0; i < 8; ++i) SendSummary(world, c, DriftedSummary("replica-x", 400, 20 + i, 3.0f));
@@ -503,6 +505,7 @@ BOOST_AUTO_TEST_CASE(TheRowsThatRevealedTheDriftAreKeptForTheHeal) {
   JoinFakeHealer(world, c, log);
   Body(Control(world, c, "policy-set", {"mode", "manual"}));
   Body(Control(world, c, "policy-set", {"min_rows", "50"}));
+  Body(Control(world, c, "policy-set", {"positive_rate_tolerance", "100"}));  // the fake candidate flags as v0 does
   SendSummary(world, c, DriftedSummary("replica-x", 300, 50, 3.0f));
   const nlohmann::json status = StatusOf(world, c);
   BOOST_TEST(status["drift"]["drift"] == true);
@@ -517,6 +520,7 @@ BOOST_AUTO_TEST_CASE(AutoModeStartsAHealWhenTheMergedDriftCrossesTheThreshold) {
   auto log = std::make_shared<FakeHealerLog>();
   JoinFakeHealer(world, c, log);
   Body(Control(world, c, "policy-set", {"min_rows", "150"}));
+  Body(Control(world, c, "policy-set", {"positive_rate_tolerance", "100"}));  // the fake candidate flags as v0 does
   // Not drifted: no heal, however many rows.
   for (int i = 0; i < 3; ++i) SendSummary(world, c, DriftedSummary("replica-calm", 100, 30 + i, 0.0f));
   BOOST_TEST(StatusOf(world, c)["heal_in_flight"] == false);
@@ -595,6 +599,7 @@ std::vector<uint64_t> LabelCells(uint64_t rows, uint64_t served_only, uint64_t a
 // Drifts until the controller heals, and waits for v1.
 void DriftUntilHealed(ActorWorld& world, const coordinator_actor& c) {
   Body(Control(world, c, "policy-set", {"min_rows", "150"}));
+  Body(Control(world, c, "policy-set", {"positive_rate_tolerance", "100"}));  // the fake candidate flags as v0 does
   Body(Control(world, c, "policy-set", {"cooldown_ms", "0"}));
   for (int i = 0; i < 4; ++i) SendSummary(world, c, DriftedSummary("replica-x", 100, 40 + i, 6.0f));
   BOOST_TEST_REQUIRE(Eventually([&] { return StatusOf(world, c)["current_version"].get<uint64_t>() == 1u; }, 20s),

@@ -121,7 +121,10 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
   auto cal_or = Calibrate(*model, train_view, data.train.labels.data(), &rules);
   if (!cal_or.ok()) return cal_or.status();
   const HealCalibration cal = std::move(*cal_or);
-  FidiConfig fidi_config{opt.fidi_window, opt.policy.fidi_threshold, opt.fidi_min_batches};
+  // FIDI reads the newest min_rows rows (whole batches): the evidence that declares a drift is
+  // as much as a heal needs, and the drift is seen as soon as those rows are drifted.
+  const size_t fidi_batches = std::max<size_t>(1, (static_cast<size_t>(opt.policy.min_rows) + data.batch_size - 1) / data.batch_size);
+  FidiConfig fidi_config{fidi_batches, opt.policy.fidi_threshold, fidi_batches};
   auto fidi_or = FidiMonitor::Calibrate(train_view.data, train_view.rows, dims, data.monitored, fidi_config);
   if (!fidi_or.ok()) return fidi_or.status();
   FidiMonitor fidi = std::move(*fidi_or);

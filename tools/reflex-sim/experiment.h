@@ -25,8 +25,6 @@ struct ExperimentOptions {
   int label_delay = 0;          // batches
   double label_fraction = 1.0;  // of each batch's rows
   HealPolicy policy;            // both healed arms start from it
-  size_t fidi_window = 10;
-  size_t fidi_min_batches = 3;
   std::optional<double> cost_fp, cost_fn;
 };
 
