@@ -90,7 +90,6 @@ void HealController::ObserveActive(uint64_t version, uint64_t weights_of, Origin
   active_ = version;
   active_weights_ = weights_of;
   active_origin_ = origin;
-  if (origin == Origin::kHeal) healed_this_episode_ = true;
 }
 
 PairedOutcome HealController::Lineage(uint64_t since_row) const {
@@ -156,7 +155,6 @@ void HealController::UpdateDrift(const DriftObservation& o) {
     drift_reason_ = why;
     onset_row_ = onset;
     quiet_since_row_.reset();
-    healed_this_episode_ = false;
     return;
   }
   const bool quiet = !fidi_now && !conflicts && !prior && !other;
@@ -170,7 +168,6 @@ void HealController::EndEpisode() {
   quiet_since_row_.reset();
   episode_record_.clear();
   episode_end_row_ = rows_seen_;
-  healed_this_episode_ = false;
 }
 
 bool HealController::Watching() const {

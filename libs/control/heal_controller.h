@@ -167,7 +167,6 @@ class HealController {
   std::optional<uint64_t> quiet_since_row_;   // first row of the current run without a label-free signal
   uint64_t holdoff_until_row_ = 0;            // no heal before this row (after a health rollback)
   bool heal_in_flight_ = false;
-  bool healed_this_episode_ = false;
   uint64_t last_attempt_row_ = 0;
   std::optional<int64_t> last_attempt_time_;
   uint64_t active_ = 0, active_weights_ = 0;
