@@ -213,7 +213,9 @@ Decision HealController::CheckDriftGone() {
   Decision d;
   const std::string quiet = "drift gone: no drift signal for " + std::to_string(rows_seen_ - *quiet_since_row_) + " rows";
   if (Watching() && lineage_since_row_) {
-    const PairedOutcome record = Lineage(*lineage_since_row_);
+    // Only rows scored since the inputs looked clean again say how the version does now: labels of
+    // the drifted rows arrive late, and a version that healed them is no evidence for the clean ones.
+    const PairedOutcome record = Lineage(std::max(*lineage_since_row_, *quiet_since_row_));
     if (CompareToAnchor(record, config_.health) == Comparison::kBetter) {
       d.reason = quiet + "; v" + std::to_string(active_) + " kept: it beats v0 on the same recent rows (" +
                  DescribeAgainstAnchor(record) + ")";

@@ -21,7 +21,8 @@
 // - Drift ends after drift_gone_rows rows with no label-free signal (FIDI of the newest rows
 //   alone, conflicts, prior). Labels arrive late, so they cannot end a drift, but they can keep
 //   a healed version: at the end of drift the fleet returns to version 0 unless the active
-//   version's recent labelled rows show it beats version 0 on the same rows.
+//   version's labelled rows scored since the inputs looked clean again show it beats version 0
+//   on the same rows.
 // - Health: the active version (when the controller made it, not an operator) is compared with
 //   version 0 on the same labelled rows it served (control/paired_outcome.h). When worse, it is
 //   rolled back to the most accurate other version of the episode whose own served record is

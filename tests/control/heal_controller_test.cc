@@ -217,17 +217,29 @@ BOOST_AUTO_TEST_CASE(WhenDriftEndsTheFleetReturnsToVersionZero) {
   BOOST_CHECK(!hc.drifting());
 }
 
-BOOST_AUTO_TEST_CASE(WhenDriftEndsAHealedVersionThatBeatsVersionZeroOnRecentLabelsIsKept) {
+BOOST_AUTO_TEST_CASE(WhenDriftEndsAHealedVersionThatBeatsVersionZeroOnRowsSinceThenIsKept) {
   HealController hc(Config());
   int64_t now = 0;
   DriftAndHeal(hc, now, 1);
-  hc.ObserveLabels({1, std::nullopt, Outcome(300, 40, 5)});
-  for (int i = 0; i < 3; ++i) Batch(hc, ++now, 0.2);
+  const uint64_t quiet_from = hc.rows_seen();
+  Batch(hc, ++now, 0.2);
+  // Labels of rows scored after the inputs looked clean again: v1 beats v0 on them.
+  hc.ObserveLabels({1, quiet_from, Outcome(300, 40, 5)});
+  for (int i = 0; i < 2; ++i) Batch(hc, ++now, 0.2);
   const Decision d = hc.Decide(now);
   BOOST_CHECK(d.action == Action::kNone);
   BOOST_CHECK(!d.reason.empty());
   BOOST_CHECK_EQUAL(hc.active_weights(), 1u);
   BOOST_CHECK(!hc.drifting());
+}
+
+BOOST_AUTO_TEST_CASE(LabelsOfTheDriftedRowsDoNotKeepAHealedVersionOnceTheDriftEnds) {
+  HealController hc(Config());
+  int64_t now = 0;
+  DriftAndHeal(hc, now, 1);
+  hc.ObserveLabels({1, std::nullopt, Outcome(300, 40, 5)});  // scored while drifted
+  for (int i = 0; i < 3; ++i) Batch(hc, ++now, 0.2);
+  BOOST_CHECK(hc.Decide(now).action == Action::kReturnToAnchor);
 }
 
 BOOST_AUTO_TEST_CASE(ANoisyBatchDoesNotEndTheDrift) {
