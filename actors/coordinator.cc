@@ -60,18 +60,6 @@ void SyncController(CoordinatorSelf self) {
   st.controller.SetPinned(st.pinned.has_value());
 }
 
-// FIDI z of one summary's rows alone: the drift may be over when the newest rows read clean
-// while the merged window still lags.
-double NewestZ(const FidiCalibration& cal, const wire::DriftSummary& s) {
-  double z = 0;
-  for (size_t i = 0; i < cal.monitored.size(); ++i) {
-    const size_t f = cal.monitored[i];
-    if (f >= s.features.size() || s.features[f].count == 0) continue;
-    z = std::max(z, std::fabs(s.features[f].mean - cal.mean[i]) / cal.stddev[i]);
-  }
-  return z;
-}
-
 // Feeds one merged summary to the heal controller (drift statistics, then the labels it carries).
 void ObserveSummary(CoordinatorSelf self, const wire::DriftSummary& s) {
   auto& st = self->state;
@@ -84,7 +72,10 @@ void ObserveSummary(CoordinatorSelf self, const wire::DriftSummary& s) {
   o.now = CoordinatorNowMs();
   o.rows = s.rows_scored;
   o.fidi_z = r.rows >= static_cast<uint64_t>(st.policy.min_rows) ? r.max_z : 0.0;
-  o.fidi_z_now = NewestZ(st.options.bundle->fidi, s);
+  // This summary's rows alone: the drift may be over when the newest rows read clean while the
+  // merged window still lags.
+  size_t newest_feature = 0;
+  o.fidi_z_now = MaxFidiZ(st.options.bundle->fidi, s.features, &newest_feature);
   if (st.drift->rule_count() > 0) o.conflict_rate = r.conflict_rate;
   if (st.anchor_probs.size() >= static_cast<size_t>(st.policy.min_rows)) {
     std::vector<float> probs(st.anchor_probs.begin(), st.anchor_probs.end());
@@ -104,10 +95,7 @@ void ObserveSummary(CoordinatorSelf self, const wire::DriftSummary& s) {
   if (s.label_cells.size() == 8) {
     control::LabelledObservation l;
     l.served_version = s.served_version;
-    for (int t = 0; t < 2; ++t)
-      for (int v = 0; v < 2; ++v)
-        for (int a = 0; a < 2; ++a)
-          for (uint64_t i = 0; i < s.label_cells[t * 4 + v * 2 + a]; ++i) l.outcome.Add(v != 0, a != 0, t != 0);
+    l.outcome = control::PairedOutcome::FromCells(s.label_cells);
     st.controller.ObserveLabels(l);
   }
 }

@@ -90,6 +90,21 @@ void DriftWindow::Clear() {
   labelled_labels_.clear();
 }
 
+double MaxFidiZ(const FidiCalibration& calibration, const std::vector<RunningStats>& features, size_t* max_feature) {
+  double max_z = 0;
+  *max_feature = 0;
+  for (size_t i = 0; i < calibration.monitored.size(); ++i) {
+    const size_t c = calibration.monitored[i];
+    if (c >= features.size() || features[c].count == 0) continue;
+    const double z = std::abs(features[c].mean - calibration.mean[i]) / calibration.stddev[i];
+    if (z > max_z) {
+      max_z = z;
+      *max_feature = c;
+    }
+  }
+  return max_z;
+}
+
 DriftReading DriftWindow::Reading() const {
   DriftReading r;
   std::vector<RunningStats> merged(cols_);
@@ -106,15 +121,7 @@ DriftReading DriftWindow::Reading() const {
   if (r.rows == 0) return r;
   r.conflict_rate = static_cast<double>(conflicts) / static_cast<double>(r.rows);
   r.positive_rate = static_cast<double>(positives) / static_cast<double>(r.rows);
-  for (size_t i = 0; i < calibration_.monitored.size(); ++i) {
-    const size_t c = calibration_.monitored[i];
-    if (c >= cols_ || merged[c].count == 0) continue;
-    const double z = std::abs(merged[c].mean - calibration_.mean[i]) / calibration_.stddev[i];
-    if (z > r.max_z) {
-      r.max_z = z;
-      r.max_feature = c;
-    }
-  }
+  r.max_z = MaxFidiZ(calibration_, merged, &r.max_feature);
   return r;
 }
 

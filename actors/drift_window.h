@@ -34,6 +34,10 @@ struct DriftReading {
   size_t summaries = 0;
 };
 
+// FIDI over per-feature statistics: the largest |mean - clean mean| / clean sd over the monitored
+// features that have rows, and the column it is on (0 when none has rows).
+double MaxFidiZ(const FidiCalibration& calibration, const std::vector<RunningStats>& features, size_t* max_feature);
+
 class DriftWindow {
  public:
   DriftWindow(FidiCalibration calibration, size_t cols, size_t summaries_per_replica, size_t row_capacity);

@@ -100,14 +100,10 @@ PairedOutcome HealController::Lineage(uint64_t since_row) const {
   return sum;
 }
 
-PairedOutcome HealController::ActiveRecord() const {
-  return lineage_since_row_ ? Lineage(*lineage_since_row_) : PairedOutcome{};
-}
-
 std::string HealController::LabelSignal(uint64_t since_row) const {
   Confusion anchor;
   for (const Chunk& c : recent_) {
-    if (c.scored_at_row >= since_row) anchor.Merge(c.outcome.anchor);
+    if (c.scored_at_row >= since_row) anchor.Merge(c.outcome.anchor());
   }
   const double n = static_cast<double>(anchor.total());
   if (anchor.total() < kMinSignalRows) return "";
@@ -182,9 +178,10 @@ uint64_t HealController::RollbackTarget() const {
     if (weights == active_weights_ || weights == 0) continue;
     const Comparison c = CompareToAnchor(record, config_.health);
     if (c != Comparison::kNotWorse && c != Comparison::kBetter) continue;
-    if (record.served.accuracy() >= best_accuracy) {
+    const double accuracy = record.served().accuracy();
+    if (accuracy >= best_accuracy) {
       best = weights;
-      best_accuracy = record.served.accuracy();
+      best_accuracy = accuracy;
     }
   }
   return best;

@@ -137,8 +137,6 @@ class HealController {
   bool heal_in_flight() const { return heal_in_flight_; }
   const std::string& drift_reason() const { return drift_reason_; }
   const ControllerConfig& config() const { return config_; }
-  // The active version's recent labelled record against version 0.
-  PairedOutcome ActiveRecord() const;
 
  private:
   struct Chunk {

@@ -5,12 +5,57 @@
 
 namespace reflex::control {
 
+PairedOutcome PairedOutcome::FromCells(const std::vector<uint64_t>& cells) {
+  PairedOutcome o;
+  if (cells.size() != 8) return o;
+  for (int t = 0; t < 2; ++t)
+    for (int s = 0; s < 2; ++s)
+      for (int a = 0; a < 2; ++a) o.cell[t][s][a] = cells[t * 4 + s * 2 + a];
+  return o;
+}
+
+std::vector<uint64_t> PairedOutcome::ToCells() const {
+  std::vector<uint64_t> cells(8);
+  for (int t = 0; t < 2; ++t)
+    for (int s = 0; s < 2; ++s)
+      for (int a = 0; a < 2; ++a) cells[t * 4 + s * 2 + a] = cell[t][s][a];
+  return cells;
+}
+
 void PairedOutcome::Merge(const PairedOutcome& other) {
-  served.Merge(other.served);
-  anchor.Merge(other.anchor);
   for (int t = 0; t < 2; ++t)
     for (int s = 0; s < 2; ++s)
       for (int a = 0; a < 2; ++a) cell[t][s][a] += other.cell[t][s][a];
+}
+
+namespace {
+
+// One side's confusion: `served` picks which prediction (index 1 of cell) or version 0's (index 2).
+Confusion SideOf(const uint64_t (&cell)[2][2][2], bool served) {
+  Confusion c;
+  for (int t = 0; t < 2; ++t) {
+    for (int s = 0; s < 2; ++s) {
+      for (int a = 0; a < 2; ++a) {
+        const bool predicted = served ? s != 0 : a != 0;
+        uint64_t& slot = t ? (predicted ? c.tp : c.fn) : (predicted ? c.fp : c.tn);
+        slot += cell[t][s][a];
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+Confusion PairedOutcome::served() const { return SideOf(cell, true); }
+Confusion PairedOutcome::anchor() const { return SideOf(cell, false); }
+
+uint64_t PairedOutcome::rows() const {
+  uint64_t n = 0;
+  for (const auto& by_served : cell)
+    for (const auto& by_anchor : by_served)
+      for (uint64_t c : by_anchor) n += c;
+  return n;
 }
 
 uint64_t PairedOutcome::only_served_right() const { return cell[1][1][0] + cell[0][0][1]; }
@@ -21,15 +66,17 @@ double PairedOutcome::McNemarZ() const {
   return b + c > 0 ? (b - c) / std::sqrt(b + c) : 0.0;
 }
 
-double PairedOutcome::F1Difference() const { return served.f1() - anchor.f1(); }
+double PairedOutcome::F1Difference() const { return served().f1() - anchor().f1(); }
 
 double PairedOutcome::F1DifferenceSe() const {
   // F1 = N / D with per-row N = 2 [tp], D = 2 [tp] + [fp] + [fn]. Each row's influence on the
   // difference is (N_s - F1_s D_s) / mean(D_s) - (N_a - F1_a D_a) / mean(D_a).
   const double n = static_cast<double>(rows());
   if (n < 2) return 0.0;
-  const double f_s = served.f1(), f_a = anchor.f1();
-  const double d_s = (2.0 * served.tp + served.fp + served.fn) / n, d_a = (2.0 * anchor.tp + anchor.fp + anchor.fn) / n;
+  const Confusion served_c = served(), anchor_c = anchor();
+  const double f_s = served_c.f1(), f_a = anchor_c.f1();
+  const double d_s = (2.0 * served_c.tp + served_c.fp + served_c.fn) / n;
+  const double d_a = (2.0 * anchor_c.tp + anchor_c.fp + anchor_c.fn) / n;
   if (d_s <= 0 || d_a <= 0) return 0.0;
   double sum = 0, sum2 = 0;
   for (int t = 0; t < 2; ++t) {
@@ -53,8 +100,6 @@ double PairedOutcome::F1DifferenceSe() const {
 }
 
 void PairedOutcome::Add(bool served_positive, bool anchor_positive, bool actual_positive) {
-  served.Add(served_positive, actual_positive);
-  anchor.Add(anchor_positive, actual_positive);
   ++cell[actual_positive][served_positive][anchor_positive];
 }
 
@@ -90,7 +135,7 @@ std::string DescribeAgainstAnchor(const PairedOutcome& o) {
   char buf[240];
   std::snprintf(buf, sizeof buf,
                 "accuracy %.3f vs v0 %.3f (McNemar z %+.2f), F1 %.3f vs %.3f (difference se %.3f) over %llu labelled rows",
-                o.served.accuracy(), o.anchor.accuracy(), o.McNemarZ(), o.served.f1(), o.anchor.f1(), o.F1DifferenceSe(),
+                o.served().accuracy(), o.anchor().accuracy(), o.McNemarZ(), o.served().f1(), o.anchor().f1(), o.F1DifferenceSe(),
                 static_cast<unsigned long long>(o.rows()));
   return buf;
 }

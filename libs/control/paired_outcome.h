@@ -19,20 +19,26 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/metrics.h"
 
 namespace reflex::control {
 
 struct PairedOutcome {
-  Confusion served;              // the version that scored the rows
-  Confusion anchor;              // version 0 on the same rows
   // Joint counts: cell[truth][served predicted positive][anchor predicted positive]. Multi-class
   // rows count "right" as positive and have truth 1.
   uint64_t cell[2][2][2] = {};
 
+  // The same counts flattened at index truth * 4 + served * 2 + anchor: the wire's label_cells
+  // (DriftSummary, PROTOCOL.md). FromCells needs exactly 8 values (else an empty outcome).
+  static PairedOutcome FromCells(const std::vector<uint64_t>& cells);
+  std::vector<uint64_t> ToCells() const;
+
   void Merge(const PairedOutcome& other);
-  uint64_t rows() const { return served.total(); }
+  Confusion served() const;  // the version that scored the rows
+  Confusion anchor() const;  // version 0 on the same rows
+  uint64_t rows() const;
   uint64_t only_served_right() const;  // rows the version got right and version 0 wrong
   uint64_t only_anchor_right() const;  // rows version 0 got right and the version wrong
   // (only_served_right - only_anchor_right) / sqrt(only_served_right + only_anchor_right); 0 when

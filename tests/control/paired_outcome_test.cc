@@ -71,3 +71,20 @@ BOOST_AUTO_TEST_CASE(TheF1StandardErrorOfIdenticalPredictionsIsZero) {
   BOOST_CHECK_SMALL(o.F1Difference(), 1e-12);
   BOOST_CHECK_SMALL(o.F1DifferenceSe(), 1e-12);
 }
+
+BOOST_AUTO_TEST_CASE(CellsRoundTripInTheWiresOrderAndGiveBothConfusions) {
+  PairedOutcome o;
+  o.Add(true, false, true);    // truth 1, served 1, v0 0: index 6
+  o.Add(false, false, false);  // index 0
+  o.Add(false, true, false);   // truth 0, served 0, v0 1: index 1
+  const std::vector<uint64_t> cells = o.ToCells();
+  BOOST_CHECK((cells == std::vector<uint64_t>{1, 1, 0, 0, 0, 0, 1, 0}));
+  const PairedOutcome back = PairedOutcome::FromCells(cells);
+  BOOST_CHECK(back.ToCells() == cells);
+  BOOST_CHECK_EQUAL(back.served().tp, 1u);
+  BOOST_CHECK_EQUAL(back.served().tn, 2u);
+  BOOST_CHECK_EQUAL(back.anchor().fn, 1u);
+  BOOST_CHECK_EQUAL(back.anchor().fp, 1u);
+  BOOST_CHECK_EQUAL(back.rows(), 3u);
+  BOOST_CHECK_EQUAL(PairedOutcome::FromCells({1, 2, 3}).rows(), 0u);
+}
