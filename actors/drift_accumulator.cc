@@ -118,67 +118,68 @@ DriftAccumulator::Totals DriftAccumulator::totals() const {
 
 wire::DriftSummary DriftAccumulator::Drain(const std::string& replica_id, uint64_t served_version,
                                            int64_t now_unix_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
   wire::DriftSummary s;
-  s.replica_id = replica_id;
-  s.window_start_unix_ms = window_start_ms_;
-  s.window_end_unix_ms = now_unix_ms;
-  s.rows_scored = window_rows_;
-  s.served_version = served_version;
-  s.features = stats_.features();
-  s.rule_fired = fired_;
-  s.rule_conflicts = conflicts_;
-  s.cols = static_cast<uint32_t>(cols_);
-  s.positives = positives_;
-  // The window's sample (label unknown), then the rows whose labels arrived in this window.
-  s.sample_rows = std::move(sample_);
-  s.sample_labels.assign(s.sample_rows.size() / (cols_ ? cols_ : 1), -1);
-  s.sample_rows.insert(s.sample_rows.end(), labelled_rows_.begin(), labelled_rows_.end());
-  s.sample_labels.insert(s.sample_labels.end(), labelled_labels_.begin(), labelled_labels_.end());
-  for (const auto& [version, o] : outcomes_) {
-    if (version != served_version) {
-      totals_.labels_other_version += o[0] + o[1] + o[2] + o[3];
-      continue;
+  std::vector<uint8_t> served_positive;  // per joined labelled row, for the shadow score below
+  std::vector<uint64_t> versions;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.replica_id = replica_id;
+    s.window_start_unix_ms = window_start_ms_;
+    s.window_end_unix_ms = now_unix_ms;
+    s.rows_scored = window_rows_;
+    s.served_version = served_version;
+    s.features = stats_.features();
+    s.rule_fired = fired_;
+    s.rule_conflicts = conflicts_;
+    s.cols = static_cast<uint32_t>(cols_);
+    s.positives = positives_;
+    // The window's sample (label unknown), then the rows whose labels arrived in this window.
+    s.sample_rows = std::move(sample_);
+    s.sample_labels.assign(s.sample_rows.size() / (cols_ ? cols_ : 1), -1);
+    s.sample_rows.insert(s.sample_rows.end(), labelled_rows_.begin(), labelled_rows_.end());
+    s.sample_labels.insert(s.sample_labels.end(), labelled_labels_.begin(), labelled_labels_.end());
+    for (const auto& [version, o] : outcomes_) {
+      if (version != served_version) {
+        totals_.labels_other_version += o[0] + o[1] + o[2] + o[3];
+        continue;
+      }
+      s.label_tp = o[0];
+      s.label_fp = o[1];
+      s.label_tn = o[2];
+      s.label_fn = o[3];
     }
-    s.label_tp = o[0];
-    s.label_fp = o[1];
-    s.label_tn = o[2];
-    s.label_fn = o[3];
+
+    stats_ = FeatureStats(cols_);
+    std::fill(fired_.begin(), fired_.end(), 0);
+    std::fill(conflicts_.begin(), conflicts_.end(), 0);
+    window_rows_ = positives_ = 0;
+    window_start_ms_ = now_unix_ms;
+    sample_.clear();
+    sample_seen_ = 0;
+    labelled_rows_.clear();
+    labelled_labels_.clear();
+    served_positive.swap(labelled_served_positive_);
+    versions.swap(labelled_version_);
+    outcomes_.clear();
   }
-
-  if (anchor_ && cols_ > 0) AddAnchorFigures(&s);
-
-  stats_ = FeatureStats(cols_);
-  std::fill(fired_.begin(), fired_.end(), 0);
-  std::fill(conflicts_.begin(), conflicts_.end(), 0);
-  window_rows_ = positives_ = 0;
-  window_start_ms_ = now_unix_ms;
-  sample_.clear();
-  sample_seen_ = 0;
-  labelled_rows_.clear();
-  labelled_labels_.clear();
-  labelled_served_positive_.clear();
-  labelled_version_.clear();
-  outcomes_.clear();
+  // Version 0 in shadow runs after the lock is released: scoring workers record rows meanwhile.
+  if (anchor_ && cols_ > 0) AddAnchorFigures(served_positive, versions, &s);
   return s;
 }
 
-void DriftAccumulator::AddAnchorFigures(wire::DriftSummary* s) const {
-  const size_t n_sample = s->sample_labels.size() - labelled_labels_.size();
+void DriftAccumulator::AddAnchorFigures(const std::vector<uint8_t>& served_positive,
+                                        const std::vector<uint64_t>& versions, wire::DriftSummary* s) const {
+  const size_t n_sample = s->sample_labels.size() - versions.size();
   std::vector<float> probs(s->sample_labels.size());
   if (probs.empty()) return;
   anchor_(s->sample_rows.data(), probs.size(), probs.data());
   s->sample_anchor_probs.assign(probs.begin(), probs.begin() + n_sample);
-  std::vector<uint64_t> cells(8, 0);
-  bool any = false;
-  for (size_t i = 0; i < labelled_labels_.size(); ++i) {
-    if (labelled_version_[i] != s->served_version) continue;
-    const size_t truth = labelled_labels_[i] ? 1 : 0, served = labelled_served_positive_[i] ? 1 : 0;
-    const size_t anchor = probs[n_sample + i] >= 0.5f ? 1 : 0;
-    ++cells[truth * 4 + served * 2 + anchor];
-    any = true;
+  control::PairedOutcome outcome;
+  for (size_t i = 0; i < versions.size(); ++i) {
+    if (versions[i] != s->served_version) continue;
+    outcome.Add(served_positive[i] != 0, probs[n_sample + i] >= 0.5f, s->sample_labels[n_sample + i] == 1);
   }
-  if (any) s->label_cells = std::move(cells);
+  if (outcome.rows() > 0) s->label_cells = outcome.ToCells();
 }
 
 }  // namespace reflex::actors

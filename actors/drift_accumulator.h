@@ -8,7 +8,8 @@
 // that scored them.
 //
 // Thread-safety: every method takes an internal mutex; Record() is called by scoring worker
-// threads, Label() by the scoring server's I/O thread, Drain() by the replica actor.
+// threads, Label() by the scoring server's I/O thread, Drain() by the replica actor (its shadow
+// scoring with version 0 runs outside the mutex).
 // Units: rows are float32, `cols` per row; the cache is bounded in rows (oldest requests leave
 // first).
 #pragma once
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "core/rules.h"
+#include "control/paired_outcome.h"
 #include "core/welford.h"
 #include "wire/messages.h"
 
@@ -67,8 +69,10 @@ class DriftAccumulator {
   };
 
   // Version 0's probabilities of the summary's sample rows, and the joint counts of its joined
-  // labelled rows (those served_version scored). Called by Drain with the lock held.
-  void AddAnchorFigures(wire::DriftSummary* s) const;
+  // labelled rows (the last versions.size() sample rows; those served_version scored). Reads only
+  // `s` and the const anchor_: Drain calls it after releasing the lock.
+  void AddAnchorFigures(const std::vector<uint8_t>& served_positive, const std::vector<uint64_t>& versions,
+                        wire::DriftSummary* s) const;
 
   const size_t cols_;
   const std::shared_ptr<const RuleSet> rules_;
