@@ -59,6 +59,7 @@ struct Arm {
   ArmSummary summary;
   control::HealController controller{control::ControllerConfig{}};  // the cluster's controller
   std::vector<uint8_t> predicted;  // the class this arm gave each streamed row, as served
+  std::vector<uint64_t> served;    // the version that scored each batch
 };
 
 }  // namespace
@@ -293,6 +294,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
     for (Arm& arm : arms) {
       REFLEX_RETURN_IF_ERROR(model->ScoreEmbedded(*arm.compiled, {h, bs, width}, probs.data()));
       tally(arm.confusion, arm.summary, arm.current.version);
+      arm.served.push_back(arm.current.version);
       arm.predicted.resize(n_batches * bs);
       for (size_t i = 0; i < bs; ++i) arm.predicted[b * bs + i] = static_cast<uint8_t>(Argmax(probs.data() + i * k, k));
     }
@@ -330,7 +332,7 @@ Result<SimResult> RunImageExperiment(const ImageExperimentOptions& opt) {
           const auto truth_class = static_cast<uint8_t>(delivered[i]);
           outcome.AddCorrect(arm.predicted[i] == truth_class, frozen_pred[i] == truth_class);
         }
-        arm.controller.ObserveLabels({record.arms[arm.name].served_version, due * bs, outcome});
+        arm.controller.ObserveLabels({arm.served[due], due * bs, outcome});
       }
       control::DriftObservation observed;
       observed.now = static_cast<int64_t>(b);
