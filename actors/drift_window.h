@@ -64,7 +64,6 @@ class DriftWindow {
   void HealRows(size_t max_rows, std::vector<float>* rows, std::vector<int8_t>* labels) const;
   size_t labelled_rows() const { return labelled_labels_.size(); }
   size_t sample_rows() const { return unlabelled_.size() / (cols_ ? cols_ : 1); }
-  size_t heal_rows() const { return sample_rows() + labelled_rows(); }
 
   // Labelled rows received so far (monotonic; the ring may hold fewer).
   uint64_t labelled_seen() const { return labelled_seen_; }
