@@ -209,12 +209,6 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kBadInput;
   }
   if (!zoo_export.empty()) return ExportZooScenario(zoo_families, opt.seed, zoo_export);
-  if ((zoo || zoo_quick) && !zoo_images) {
-    reflex::sim::ZooOptions options = zoo_quick ? reflex::sim::QuickZooOptions() : reflex::sim::ZooOptions{};
-    if (app.count("--seeds")) options.seeds = zoo_seeds;
-    options.jobs = zoo_jobs;
-    return RunZooCommand(options, zoo_families, zoo_budgets, out_dir);
-  }
   if (zoo_images && !zoo) {
     std::cerr << "reflex-sim: --images goes with --zoo\n";
     return kBadInput;
@@ -231,6 +225,13 @@ int main(int argc, char** argv) {
       std::cerr << "reflex-sim: " << s.message() << "\n";
       return kBadInput;
     }
+  }
+  if ((zoo || zoo_quick) && !zoo_images) {
+    reflex::sim::ZooOptions options = zoo_quick ? reflex::sim::QuickZooOptions() : reflex::sim::ZooOptions{};
+    if (app.count("--seeds")) options.seeds = zoo_seeds;
+    options.jobs = zoo_jobs;
+    options.policy = opt.policy;  // --policy overrides apply to every healed arm of the zoo
+    return RunZooCommand(options, zoo_families, zoo_budgets, out_dir);
   }
   if (image_mode) {
     if (dataset == "fashion-mnist") {

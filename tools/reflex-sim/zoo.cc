@@ -71,8 +71,9 @@ ZooRow MakeRow(const ZooScenario& s, const LabelBudget& budget, const SimResult&
   return row;
 }
 
-Result<ZooRow> RunOne(const ZooScenario& s, const LabelBudget& budget) {
+Result<ZooRow> RunOne(const ZooScenario& s, const LabelBudget& budget, const HealPolicy& policy) {
   ExperimentOptions opt;
+  opt.policy = policy;
   opt.seed = s.seed;
   opt.label_fraction = budget.fraction;
   opt.label_delay = budget.delay;
@@ -151,12 +152,13 @@ Result<std::vector<ZooUnit>> ZooUnits(const ZooOptions& options) {
   return units;
 }
 
-Result<ZooRow> RunZooUnit(const ZooUnit& unit, const ZooShape& shape, std::ostream* log, size_t index, size_t total) {
+Result<ZooRow> RunZooUnit(const ZooUnit& unit, const ZooOptions& options, size_t index, size_t total) {
+  std::ostream* log = options.log;
   const auto start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();
-  auto scenario = MakeZooScenario(unit.family, unit.seed, shape);
+  auto scenario = MakeZooScenario(unit.family, unit.seed, options.shape);
   if (!scenario.ok()) return scenario.status();
-  auto row = RunOne(*scenario, unit.budget);
+  auto row = RunOne(*scenario, unit.budget, options.policy);
   if (!row.ok() || !log) return row;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
@@ -176,7 +178,7 @@ Result<std::vector<ZooRow>> RunZoo(const ZooOptions& options) {
   SetComputeThreads(options.threads);
   std::vector<ZooRow> rows;
   for (size_t i = 0; i < units->size(); ++i) {
-    auto row = RunZooUnit((*units)[i], options.shape, options.log, i, units->size());
+    auto row = RunZooUnit((*units)[i], options, i, units->size());
     if (!row.ok()) return row.status();
     rows.push_back(*row);
   }

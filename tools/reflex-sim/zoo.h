@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/heal_policy.h"
 #include "core/status.h"
 #include "zoo_scenarios.h"
 
@@ -65,6 +66,7 @@ struct ZooOptions {
   int seeds = 3;                      // seeds 1..seeds
   std::vector<LabelBudget> budgets = DefaultZooBudgets();
   ZooShape shape;
+  HealPolicy policy;  // every healed arm's policy (reflex-sim --policy KEY=VALUE overrides the defaults)
   int threads = 1;  // LibTorch intra-op threads per process (one: deterministic, and fastest on a busy machine)
   int jobs = 1;     // worker processes running experiments at once (zoo_workers.h); 1: this process
   std::ostream* log = nullptr;
@@ -81,9 +83,10 @@ struct ZooUnit {
 // family, no seed or no budget.
 Result<std::vector<ZooUnit>> ZooUnits(const ZooOptions& options);
 
-// Generates the unit's scenario and runs its experiment on the calling thread; with `log`,
+// Generates the unit's scenario (options.shape) and runs its experiment under options.policy on
+// the calling thread; with options.log,
 // writes one progress line "zoo [index + 1/total] <key>: ..." (with wall and CPU seconds).
-Result<ZooRow> RunZooUnit(const ZooUnit& unit, const ZooShape& shape, std::ostream* log, size_t index, size_t total);
+Result<ZooRow> RunZooUnit(const ZooUnit& unit, const ZooOptions& options, size_t index, size_t total);
 
 // The options of `--zoo-quick`: offset and label_up, seed 1, 10%/5, QuickZooShape().
 ZooOptions QuickZooOptions();

@@ -290,6 +290,12 @@ std::string ZooJson(const ZooOptions& options, const std::vector<ZooRow>& rows, 
   root["shape"] = {{"train_rows", sh.train_rows}, {"oracle_rows", sh.oracle_rows}, {"stream_batches", sh.stream_batches},
                    {"clean_batches", sh.clean_batches}, {"batch_size", sh.batch_size}};
   root["min_oracle_gain"] = kMinOracleGain;
+  nlohmann::json overrides = nlohmann::json::object();  // the policy keys this run changed from the defaults
+  const auto defaults = HealPolicy{}.ToMap();
+  for (const auto& [key, value] : options.policy.ToMap()) {
+    if (defaults.at(key) != value) overrides[key] = value;
+  }
+  root["policy_overrides"] = overrides;
   root["rows"] = list;
   root["summary"] = SummaryJson(summary);
   return root.dump(2) + "\n";

@@ -31,7 +31,7 @@ int WorkerMain(const std::vector<ZooUnit>& units, const ZooOptions& options, std
   SetComputeThreads(options.threads);
   std::ofstream out(file);
   for (size_t i = next->fetch_add(1); i < units.size(); i = next->fetch_add(1)) {
-    auto row = RunZooUnit(units[i], options.shape, options.log, i, units.size());
+    auto row = RunZooUnit(units[i], options, i, units.size());
     nlohmann::json line = {{"unit", i}};
     if (row.ok()) {
       line["row"] = ZooRowToJson(*row);
