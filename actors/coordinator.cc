@@ -46,7 +46,7 @@ CleanReference CleanReferenceOf(const ModelBundle& bundle) {
   if (!v0.ok() || !bundle.model->Score(**v0, {cal.clean_sample.data(), n, cols}, p.data()).ok()) return {};
   Confusion c;
   for (size_t i = 0; i < n; ++i) c.Add(p[i] >= 0.5f, cal.clean_sample_labels[i] == 1);
-  return {c.accuracy(), EstimatePriorEm(p.data(), n, cal.clean.train_prior).prior};
+  return {c.accuracy(), EstimateStreamPrior(cal.clean, p.data(), n).prior};
 }
 
 // The controller's configuration follows the operator's policy and pin.
@@ -79,8 +79,9 @@ void ObserveSummary(CoordinatorSelf self, const wire::DriftSummary& s) {
   if (st.drift->rule_count() > 0) o.conflict_rate = r.conflict_rate;
   if (st.anchor_probs.size() >= static_cast<size_t>(st.policy.min_rows)) {
     std::vector<float> probs(st.anchor_probs.begin(), st.anchor_probs.end());
-    o.prior_estimate = EstimatePriorEm(probs.data(), probs.size(), st.options.bundle->calibration->clean.train_prior).prior;
-    o.prior_estimate_rows = probs.size();
+    const PriorEstimate prior = EstimateStreamPrior(st.options.bundle->calibration->clean, probs.data(), probs.size());
+    o.prior_estimate = prior.prior;
+    o.prior_estimate_se = prior.standard_error;
   }
   const bool was_drifting = st.controller.drifting();
   st.controller.ObserveDrift(o);

@@ -89,7 +89,7 @@ struct CoordinatorState {
   // When to heal, roll back or return to version 0: the same controller reflex-sim runs.
   control::HealController controller{control::ControllerConfig{}};
   double clean_accuracy = 1.0;         // version 0 on the bundle's clean sample
-  std::optional<double> clean_prior_estimate;  // EM on version 0's posteriors of that sample
+  std::optional<double> clean_prior_estimate;  // EstimateStreamPrior on version 0's posteriors of that sample
   std::deque<float> anchor_probs;      // version 0's probabilities of recent sample rows (prior estimate)
   std::deque<nlohmann::json> events;   // recent events, newest last (status, history)
   static inline const char* name = "reflex.coordinator";

@@ -126,11 +126,7 @@ void HealController::UpdateDrift(const DriftObservation& o) {
   const bool fidi_now = o.fidi_z_now.value_or(o.fidi_z) > config_.fidi_threshold;
   const bool conflicts = o.conflict_rate && *o.conflict_rate > config_.conflict_threshold;
   const double prior_reference = config_.clean_prior_estimate.value_or(config_.clean_prior);
-  // An estimate from n rows is at least as noisy as a binomial proportion of n.
-  const double prior_noise =
-      o.prior_estimate_rows > 0
-          ? config_.label_signal_z * std::sqrt(std::max(prior_reference * (1 - prior_reference), 1e-4) / o.prior_estimate_rows)
-          : 0.0;
+  const double prior_noise = config_.label_signal_z * o.prior_estimate_se;
   const bool prior = !config_.multiclass && o.prior_estimate &&
                      std::fabs(*o.prior_estimate - prior_reference) > std::max(config_.prior_shift_threshold, prior_noise);
   const bool other = !o.signal.empty();

@@ -12,9 +12,9 @@
 //
 // Rules, each in one place below:
 // - Drift is on while any signal is: the windowed FIDI z above fidi_threshold, the rule-conflict
-//   rate above conflict_threshold, the prior estimate (EM on version 0's posteriors) further from
-//   its clean value than both prior_shift_threshold and label_signal_z binomial standard errors
-//   of the rows behind it, the driver's own signal (DriftObservation::signal),
+//   rate above conflict_threshold, the prior estimate (core/shift_diagnosis.h EstimateStreamPrior
+//   on version 0's posteriors) further from its clean value than both prior_shift_threshold and
+//   label_signal_z of its standard errors, the driver's own signal (DriftObservation::signal),
 //   or recent labels showing the positive rate or
 //   version 0's accuracy moved from their clean values (binomial z above label_signal_z). The
 //   row at which drift came on is the episode's onset: a heal learns only from rows after it.
@@ -59,9 +59,10 @@ struct ControllerConfig {
   // comes from the training rows, where the model is a little better than on new clean rows.
   double label_accuracy_drop = 0.10;
   double clean_prior = 0.5;          // positive rate of the clean training labels
-  // What the prior estimator says on clean data (EM on version 0's own clean posteriors): the
-  // reference a stream's estimate is compared with, since a model that is not perfectly
-  // calibrated biases EM the same way on clean and on drifted rows. Unset: clean_prior.
+  // What the prior estimator says on clean data (on version 0's own clean posteriors): the
+  // reference a stream's estimate is compared with, since an estimator that is biased (EM, for a
+  // model that is not calibrated) is biased the same way on clean and on drifted rows. Unset:
+  // clean_prior.
   std::optional<double> clean_prior_estimate;
   double clean_accuracy = 1.0;       // version 0's accuracy on its clean data
   bool multiclass = false;           // no prior or F1 signals; accuracy only
@@ -85,7 +86,7 @@ struct DriftObservation {
   std::optional<double> fidi_z_now;   // the newest rows alone (for the end); default fidi_z
   std::optional<double> conflict_rate;
   std::optional<double> prior_estimate;
-  uint64_t prior_estimate_rows = 0;   // rows behind it: its noise bounds what counts as a move
+  double prior_estimate_se = 0;       // its standard error (0: unknown): its noise bounds what counts as a move
   std::string signal;  // a driver's own label-free signal that is on (e.g. "image centroids scattered"); "" off
 };
 

@@ -151,6 +151,24 @@ PriorEstimate EstimatePriorEm(const float* probs, size_t n, double train_prior,
     }
   }
   estimate.prior = q;
+  estimate.standard_error = std::sqrt(q * (1 - q) / static_cast<double>(posteriors.size()));
+  return estimate;
+}
+
+Result<PriorEstimate> EstimatePriorFromScores(const float* probs, size_t n, const ScoreMeans& clean) {
+  if (!clean.usable()) {
+    return Status::InvalidArgument("EstimatePriorFromScores: clean score means " + std::to_string(clean.negative) + " (negatives), " +
+                                   std::to_string(clean.positive) + " (positives) do not separate the classes");
+  }
+  RunningStats scores;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isfinite(probs[i])) scores.Add(std::clamp<double>(probs[i], 0.0, 1.0));
+  }
+  if (scores.count == 0) return Status::InvalidArgument("EstimatePriorFromScores: no finite posterior");
+  const double separation = clean.positive - clean.negative;
+  PriorEstimate estimate;
+  estimate.prior = std::clamp((scores.mean - clean.negative) / separation, 0.0, 1.0);
+  estimate.standard_error = std::sqrt(scores.variance() / static_cast<double>(scores.count)) / separation;
   return estimate;
 }
 

@@ -1,10 +1,18 @@
 // Label shift: the positive rate moves while the class-conditional inputs p(x | y) stay put.
 //
-// Two tools, both label-free:
-//  * EstimatePriorEm re-estimates the positive prior of a drifted stream from the model's
-//    posteriors (Saerens, Latinne & Decaestecker, 2002), and AdjustPosterior corrects a
-//    posterior for a new prior. Under pure label shift the corrected posteriors are the right
-//    healing target.
+// Tools, all label-free:
+//  * EstimatePriorFromScores re-estimates the positive prior of a drifted stream from the mean
+//    of the model's posteriors and their clean class-conditional means ("soft" black-box shift
+//    estimation, Lipton, Wang & Smola, 2018). It needs no calibrated model: under label shift
+//    the expected posterior is q m1 + (1 - q) m0 whatever the posteriors mean, where m0 and m1
+//    are the mean posterior of clean negatives and positives.
+//  * EstimatePriorEm re-estimates it by EM on the posteriors (Saerens, Latinne & Decaestecker,
+//    2002). It is exact only for a calibrated model: a model trained with a class weight, or one
+//    a little over- or under-confident, biases it (on one zoo stream it read 0.30 where the rows
+//    held 0.56 positives, and 0.50 on clean rows whose prior was 0.39). It is the fallback when
+//    the clean score means are unknown.
+//  * AdjustPosterior corrects a posterior for a new prior. Under pure label shift the corrected
+//    posteriors are the right healing target.
 //  * FitClassMixture tells label shift from covariate drift: under pure label shift the drifted
 //    per-feature mean and variance equal those of a mixture w*class1 + (1-w)*class0 of the clean
 //    class-conditional statistics; under covariate drift no w fits. A small max_residual_z
@@ -28,15 +36,32 @@ constexpr double kMinPrior = 1e-4;
 
 struct PriorEstimate {
   double prior = 0;      // estimated positive prior of the stream
-  int iterations = 0;    // M-steps run
-  bool converged = false;  // |dq| < tolerance within max_iterations
+  int iterations = 0;    // M-steps run (EM only)
+  bool converged = false;  // |dq| < tolerance within max_iterations (EM only)
+  double standard_error = 0;  // of `prior`, from the rows' own spread (sampling noise only)
 };
+
+// The deployed model's mean posterior on clean negatives and on clean positives.
+struct ScoreMeans {
+  double negative = -1;
+  double positive = -1;
+  // Separated enough to read a prior off: positives score higher by more than this (below it,
+  // the model barely tells the classes apart and the estimate's noise explodes).
+  static constexpr double kMinSeparation = 0.05;
+  bool usable() const { return negative >= 0 && positive >= 0 && positive - negative > kMinSeparation; }
+};
+
+// q = (mean posterior - clean.negative) / (clean.positive - clean.negative), clamped to [0, 1];
+// standard_error = sd(posteriors) / sqrt(n) / (clean.positive - clean.negative). Non-finite
+// posteriors are skipped and the rest clamped to [0, 1]. InvalidArgument when `clean` is not
+// usable() or no posterior is usable.
+Result<PriorEstimate> EstimatePriorFromScores(const float* probs, size_t n, const ScoreMeans& clean);
 
 // EM from q = train_prior: E-step p' = AdjustPosterior(p, train_prior, q) for each posterior,
 // M-step q = mean(p'), clamped to [kMinPrior, 1 - kMinPrior]; stops when |dq| < tolerance.
 // `probs` are the model's posteriors p(positive | x) under the training prior; non-finite values
 // are skipped and the rest clamped to [0, 1]. With no usable posterior it returns
-// {train_prior (clamped), 0, false}.
+// {train_prior (clamped), 0, false}. standard_error: the binomial sqrt(q (1 - q) / n).
 PriorEstimate EstimatePriorEm(const float* probs, size_t n, double train_prior,
                               int max_iterations = 200, double tolerance = 1e-6);
 

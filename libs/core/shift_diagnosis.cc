@@ -77,6 +77,14 @@ double ClassConditionalShiftZ(const CleanCalibration& clean, const float* rows, 
 
 }  // namespace
 
+PriorEstimate EstimateStreamPrior(const CleanCalibration& clean, const float* anchor_probs, size_t n) {
+  if (clean.score_means.usable()) {
+    auto from_scores = EstimatePriorFromScores(anchor_probs, n, clean.score_means);
+    if (from_scores.ok()) return *from_scores;
+  }
+  return EstimatePriorEm(anchor_probs, n, clean.train_prior);
+}
+
 ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, size_t n_rows,
                              size_t dims, const int8_t* labels, const float* anchor_probs,
                              const HealPolicy& policy) {
@@ -122,7 +130,7 @@ ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, s
   // Label-free: a re-weighted mixture of the clean class-conditionals, or not?
   Result<MixtureFit> fit = FitClassMixture(clean.class0.features(), clean.class1.features(), recent.features());
   if (anchor_probs != nullptr) {
-    d.em_prior = EstimatePriorEm(anchor_probs, n_rows, clean.train_prior).prior;
+    d.em_prior = EstimateStreamPrior(clean, anchor_probs, n_rows).prior;
   }
   if (fit.ok()) {
     d.mixture_weight = fit->weight;
@@ -130,8 +138,8 @@ ShiftDiagnosis DiagnoseShift(const CleanCalibration& clean, const float* rows, s
     bool mixture_ok = fit->max_residual_z < policy.mixture_tolerance_z;
     bool moved = std::fabs(fit->weight - clean.train_prior) > policy.prior_shift_threshold;
     // Plausibility is the evidence's, for any prior: the clean class-conditionals re-weighted
-    // fit the drifted moments, both classes are still present, and EM on the deployed model's
-    // posteriors finds the same weight. No prior is implausible in itself (a task may become
+    // fit the drifted moments, both classes are still present, and the prior estimate from the
+    // deployed model's posteriors finds the same weight. No prior is implausible in itself (a task may become
     // majority-positive).
     bool inside = fit->weight > 0 && fit->weight < 1;
     // The two estimates agree within em_agreement on the scale of a prior's binomial variance

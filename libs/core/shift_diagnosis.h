@@ -3,7 +3,8 @@
 //
 // - Label shift (the positive rate moves, class-conditional inputs do not): the drifted feature
 //   moments are a re-weighted mixture of the clean class-conditional moments. Correction: the
-//   new prior, re-estimated by EM on the anchor model's posteriors (or read off the labels).
+//   new prior, re-estimated from the anchor model's posteriors (EstimateStreamPrior; or read off
+//   the labels).
 //   Label-free, the evidence alone decides (the mixture's worst residual below
 //   mixture_tolerance_z, a weight strictly inside (0, 1), and EM within em_agreement of the
 //   mixture weight on the scale of a prior's variance: em_agreement * 4 m (1 - m) at their
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "core/heal_policy.h"
+#include "core/label_shift.h"
 #include "core/welford.h"
 
 namespace reflex {
@@ -32,7 +34,14 @@ struct CleanCalibration {
   FeatureStats class1;   // positives only
   double train_prior = 0;          // fraction of positives in the clean data
   double clean_positive_rate = 0;  // fraction the deployed model flags on clean data
+  ScoreMeans score_means;          // the deployed model's mean posterior on clean negatives, positives
 };
+
+// The positive prior of rows the deployed model scored `anchor_probs` (version 0's posteriors):
+// from the clean score means when they are usable (EstimatePriorFromScores: unbiased under label
+// shift for any model), else by EM from the training prior. The one prior estimator of drift
+// signals and diagnosis alike.
+PriorEstimate EstimateStreamPrior(const CleanCalibration& clean, const float* anchor_probs, size_t n);
 
 enum class ShiftKind { kNone, kCovariate, kLabel };
 const char* ShiftKindName(ShiftKind kind);
@@ -52,7 +61,7 @@ struct ShiftDiagnosis {
   FeatureAlignment alignment;     // covariate drift: the re-standardisation
   double mixture_weight = -1;     // label-free: best class-mixture weight (-1 when not computed)
   double mixture_z = -1;          // label-free: worst standardised residual of that fit
-  double em_prior = -1;           // label-free: EM estimate on the anchor posteriors
+  double em_prior = -1;           // label-free: EstimateStreamPrior on the anchor posteriors
   // Labelled covariate drift: after applying `alignment`, do the class-conditional moments match
   // the clean ones again (worst z below mixture_tolerance_z)? Only then is the closed-form
   // correction trusted alongside the labels.

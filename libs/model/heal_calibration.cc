@@ -80,6 +80,15 @@ Result<HealCalibration> Calibrate(const HealableModel& model, BatchView rows, co
     torch::Tensor out = AdapterForward(v0, parts.Backbone(BatchTensor(rows)));
     torch::Tensor probs = torch::sigmoid(parts.HeadLogit(out));
     cal.clean.clean_positive_rate = (probs > 0.5).to(torch::kFloat64).mean().item<double>();
+    // Mean posterior per clean class: what the stream's prior estimate reads a prior off
+    // (core/shift_diagnosis.h EstimateStreamPrior).
+    torch::Tensor p64 = probs.reshape({-1}).to(torch::kFloat64);
+    torch::Tensor positive = torch::from_blob(const_cast<uint8_t*>(labels), {static_cast<int64_t>(rows.rows)}, torch::kUInt8)
+                                 .to(torch::kBool);
+    if (positives > 0 && positives < rows.rows) {
+      cal.clean.score_means.positive = p64.masked_select(positive).mean().item<double>();
+      cal.clean.score_means.negative = p64.masked_select(positive.logical_not()).mean().item<double>();
+    }
     torch::Tensor mean = out.mean(0).to(torch::kFloat64).contiguous();
     torch::Tensor var = out.var(0, /*unbiased=*/false).to(torch::kFloat64).contiguous();
     cal.output_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());

@@ -300,11 +300,11 @@ BOOST_AUTO_TEST_CASE(AfterAHealthRollbackNoHealUntilTheHoldoffHasPassed) {
 
 BOOST_AUTO_TEST_CASE(APriorEstimateWithinItsNoiseIsNotDrift) {
   HealController hc(Config());
-  // 0.08 from 0.2 on 300 rows: 3 binomial standard errors are 0.069: drift.
-  hc.ObserveDrift({1, 100, 0.1, 0.1, std::nullopt, 0.28, 300});
+  // 0.08 from 0.2 with a standard error of 0.023: 3 of them are 0.069, so drift.
+  hc.ObserveDrift({1, 100, 0.1, 0.1, std::nullopt, 0.28, 0.023});
   BOOST_CHECK(hc.drifting());
-  // The same move on 100 rows is inside 3 standard errors (0.12): not drift.
-  HealController few(Config());
-  few.ObserveDrift({1, 100, 0.1, 0.1, std::nullopt, 0.28, 100});
-  BOOST_CHECK(!few.drifting());
+  // The same move with a standard error of 0.04 is inside 3 of them (0.12): not drift.
+  HealController noisy(Config());
+  noisy.ObserveDrift({1, 100, 0.1, 0.1, std::nullopt, 0.28, 0.04});
+  BOOST_CHECK(!noisy.drifting());
 }

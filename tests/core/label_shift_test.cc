@@ -76,6 +76,77 @@ BOOST_AUTO_TEST_CASE(EmRecoversAShiftedPriorFromCalibratedPosteriors) {
   BOOST_TEST(std::abs(estimate.prior - 0.40) < 0.03, "estimated " << estimate.prior);
 }
 
+namespace {
+
+// A 1-D task scored by a model that is NOT calibrated: it was trained with a class weight of 4
+// on positives (its posteriors read as if the prior were 4x the odds) and is under-confident
+// (half the ideal slope). Returns posteriors of `n` rows at `prior`, their labels in `labels`.
+std::vector<float> MiscalibratedScores(double prior, size_t n, uint64_t seed, std::vector<uint8_t>* labels) {
+  std::mt19937_64 rng(seed);
+  std::bernoulli_distribution positive(prior);
+  std::normal_distribution<double> noise(0, 1);
+  std::vector<float> probs;
+  for (size_t i = 0; i < n; ++i) {
+    const bool y = positive(rng);
+    const double x = (y ? 1.0 : -1.0) + noise(rng);
+    const double logit = x + std::log(4 * 0.15 / 0.85);
+    probs.push_back(static_cast<float>(1 / (1 + std::exp(-logit))));
+    if (labels) labels->push_back(y ? 1 : 0);
+  }
+  return probs;
+}
+
+ScoreMeans MeansOf(const std::vector<float>& probs, const std::vector<uint8_t>& labels) {
+  double sum[2] = {0, 0};
+  size_t count[2] = {0, 0};
+  for (size_t i = 0; i < probs.size(); ++i) {
+    sum[labels[i]] += probs[i];
+    ++count[labels[i]];
+  }
+  return ScoreMeans{sum[0] / count[0], sum[1] / count[1]};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ScoreMeansRecoverAMajorityPriorWhereEmOnAMiscalibratedModelDoesNot) {
+  std::vector<uint8_t> clean_labels;
+  const std::vector<float> clean = MiscalibratedScores(0.15, 20000, 7, &clean_labels);
+  const ScoreMeans means = MeansOf(clean, clean_labels);
+  BOOST_TEST(means.usable());
+  const std::vector<float> stream = MiscalibratedScores(0.60, 5000, 8, nullptr);
+
+  const double em = EstimatePriorEm(stream.data(), stream.size(), 0.15).prior;
+  BOOST_TEST(std::abs(em - 0.60) > 0.08, "EM read " << em);  // the bias this estimator exists for
+  auto estimate = EstimatePriorFromScores(stream.data(), stream.size(), means);
+  BOOST_REQUIRE(estimate.ok());
+  BOOST_TEST(std::abs(estimate->prior - 0.60) < 3 * estimate->standard_error + 0.01,
+             "estimated " << estimate->prior << " +- " << estimate->standard_error);
+  BOOST_TEST(estimate->standard_error > 0);
+  BOOST_TEST(estimate->standard_error < 0.03);
+}
+
+BOOST_AUTO_TEST_CASE(ScoreMeansReadTheCleanPriorOnCleanRows) {
+  std::vector<uint8_t> labels;
+  const std::vector<float> clean = MiscalibratedScores(0.15, 20000, 9, &labels);
+  auto estimate = EstimatePriorFromScores(clean.data(), clean.size(), MeansOf(clean, labels));
+  BOOST_REQUIRE(estimate.ok());
+  double fraction = 0;
+  for (uint8_t y : labels) fraction += y;
+  fraction /= labels.size();
+  BOOST_TEST(std::abs(estimate->prior - fraction) < 1e-6);  // in-sample: the labels' own rate, by construction
+}
+
+BOOST_AUTO_TEST_CASE(ScoreMeansThatDoNotSeparateTheClassesAreRefused) {
+  const float probs[2] = {0.4f, 0.6f};
+  BOOST_TEST(!EstimatePriorFromScores(probs, 2, ScoreMeans{0.50, 0.52}).ok());  // below kMinSeparation
+  BOOST_TEST(!EstimatePriorFromScores(probs, 2, ScoreMeans{}).ok());            // unknown
+  const float nan_only[2] = {NAN, NAN};
+  BOOST_TEST(!EstimatePriorFromScores(nan_only, 2, ScoreMeans{0.2, 0.8}).ok());
+  // Beyond the clean means the estimate is clamped to a prior.
+  const float high[2] = {0.95f, 0.99f};
+  BOOST_TEST(EstimatePriorFromScores(high, 2, ScoreMeans{0.2, 0.8})->prior == 1.0);
+}
+
 BOOST_AUTO_TEST_CASE(EmWithoutUsablePosteriorsReturnsTheTrainingPrior) {
   PriorEstimate estimate = EstimatePriorEm(nullptr, 0, 0.15);
   BOOST_TEST(estimate.prior == 0.15);

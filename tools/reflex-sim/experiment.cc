@@ -152,7 +152,7 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
     Confusion c;
     for (size_t i = 0; i < train_view.rows; ++i) c.Add(p[i] > 0.5f, data.train.labels[i] == 1);
     clean_accuracy = c.accuracy();
-    clean_prior_estimate = EstimatePriorEm(p.data(), train_view.rows, cal.clean.train_prior).prior;
+    clean_prior_estimate = EstimateStreamPrior(cal.clean, p.data(), train_view.rows).prior;
   }
   std::shared_ptr<const CompiledAdapter> oracle_compiled;
   if (oracle) oracle_compiled = *oracle->Compile(oracle->initial_adapter());
@@ -253,10 +253,10 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
     std::vector<float> window_flat;
     window_flat.reserve(window_n * dims);
     for (const auto& row : window_rows) window_flat.insert(window_flat.end(), row.begin(), row.end());
-    // EM on the deployed model's posteriors over the window: has the prior moved?
+    // The prior estimate from the deployed model's posteriors over the window: has the prior moved?
     std::vector<float> window_probs(window_n);
     REFLEX_RETURN_IF_ERROR(model->Score(**frozen_compiled, {window_flat.data(), window_n, dims}, window_probs.data()));
-    const double em_prior = EstimatePriorEm(window_probs.data(), window_n, cal.clean.train_prior).prior;
+    const PriorEstimate window_prior = EstimateStreamPrior(cal.clean, window_probs.data(), window_n);
 
     for (size_t k = 0; k < arms.size(); ++k) {
       HealedArm& arm = arms[k];
@@ -271,8 +271,8 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       seen.fidi_z_now = newest.max_z;
       if (!rules.empty()) seen.conflict_rate = static_cast<double>(record.conflicts) / data.batch_size;
       if (window_n >= static_cast<size_t>(opt.policy.min_rows)) {
-        seen.prior_estimate = em_prior;
-        seen.prior_estimate_rows = window_n;
+        seen.prior_estimate = window_prior.prior;
+        seen.prior_estimate_se = window_prior.standard_error;
       }
       arm.controller.ObserveDrift(seen);
 
@@ -322,7 +322,7 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
       std::map<std::string, double> details = rep.Metrics();
       details.erase("duration_ms");  // wall-clock time: would make the same seed give different output
       details["fidi_z"] = reading.max_z;
-      details["em_prior"] = em_prior;
+      details["prior_estimate"] = window_prior.prior;
       details["heal_rows"] = static_cast<double>(job.n_rows);
       std::string why = decision.reason + "; " + rep.diagnosis.explanation + "; " + rep.reason;
       if (!healed->candidate) {
