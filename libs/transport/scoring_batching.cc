@@ -89,7 +89,8 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
     }
     rows = joined.data();
   }
-  std::vector<float> probs(total_rows);
+  const uint32_t k = scorer_->outputs_per_row();
+  std::vector<float> probs(total_rows * k);
   Result<uint64_t> version = Status::Internal("scorer did not run");
   try {
     version = scorer_->Score(rows, total_rows, probs.data());
@@ -125,11 +126,11 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
     wire::ScoreReply reply;
     reply.request_id = item->request.request_id;
     reply.version = *version;
-    reply.probabilities.assign(probs.begin() + offset, probs.begin() + offset + n);
+    reply.probabilities.assign(probs.begin() + offset * k, probs.begin() + (offset + n) * k);
     // Before the reply leaves, so a label the client sends at once finds its row.
     if (options_.scored_sink) {
       try {
-        options_.scored_sink(item->request, probs.data() + offset, *version);
+        options_.scored_sink(item->request, probs.data() + offset * k, k, *version);
       } catch (...) {
         // A sink must not throw; if one does, the request is still answered.
       }

@@ -277,7 +277,7 @@ void ScoringServer::HandleFrame(std::vector<zmq::message_t>* parts) {
     labels_++;
     if (options_.label_sink) {
       try {
-        options_.label_sink(*label);
+        (void)options_.label_sink(*label);
       } catch (...) {
         // A sink must not throw; the label is lost but the server keeps serving.
       }

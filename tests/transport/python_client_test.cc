@@ -178,6 +178,7 @@ BOOST_AUTO_TEST_CASE(PythonClientSendsLabelFeedback) {
   options.label_sink = [&](const reflex::wire::LabelFeedback& label) {
     std::lock_guard<std::mutex> lock(mu);
     labels.push_back(label);
+    return reflex::transport::LabelOutcome::kJoined;
   };
   auto server = StartServer(scorer, options);
   TempDir dir;
