@@ -71,7 +71,7 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
       ReplyFromQueue(std::move(item.envelope),
                      ErrorReply(item.request.request_id, ErrorCode::kDeadlineExceeded,
                                 "score_request: deadline passed while queued"),
-                     true);
+                     true, item.protocol_version);
       continue;
     }
     live.push_back(&item);
@@ -108,7 +108,7 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
                                 not_ready ? ErrorCode::kNotReady : ErrorCode::kInternal,
                                 (not_ready ? "scorer not ready: " : "scorer failed: ") +
                                     version.status().message()),
-                     true);
+                     true, item->protocol_version);
     }
     return;
   }
@@ -122,21 +122,8 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
 
   size_t offset = 0;
   for (WorkItem* item : live) {
-    const size_t n = item->request.n_rows();
-    wire::ScoreReply reply;
-    reply.request_id = item->request.request_id;
-    reply.version = *version;
-    reply.probabilities.assign(probs.begin() + offset * k, probs.begin() + (offset + n) * k);
-    // Before the reply leaves, so a label the client sends at once finds its row.
-    if (options_.scored_sink) {
-      try {
-        options_.scored_sink(item->request, probs.data() + offset * k, k, *version);
-      } catch (...) {
-        // A sink must not throw; if one does, the request is still answered.
-      }
-    }
-    ReplyFromQueue(std::move(item->envelope), reply, true);
-    offset += n;
+    AnswerScored(item, probs.data() + offset * k, k, *version);
+    offset += item->request.n_rows();
   }
 }
 
