@@ -100,6 +100,7 @@ transport::LabelOutcome ReplicaRuntime::JoinLabel(const wire::LabelFeedback& lab
       return LabelOutcome::kForwarded;
     case DriftAccumulator::LabelResult::kBadRow: return LabelOutcome::kRowOutOfRange;
     case DriftAccumulator::LabelResult::kDuplicate: return LabelOutcome::kDuplicate;
+    case DriftAccumulator::LabelResult::kTooLate: return LabelOutcome::kTooLate;
   }
   return LabelOutcome::kUnknownRequest;
 }
