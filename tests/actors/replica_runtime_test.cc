@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(AnswersNotReadyUntilTheBusDeliversAVersionThenServesIt) {
   BOOST_TEST(summary.features[0].count == 3u);
 }
 
-BOOST_AUTO_TEST_CASE(AppliesNewerVersionsFromTheBusAndJoinsLabelsToScoredRows) {
+BOOST_AUTO_TEST_CASE(AppliesNewerVersionsFromTheBusJoinsLabelsToScoredRowsAndAcksDroppedOnesWithWhy) {
   Bus bus;
   std::mutex mu;
   std::vector<wire::LabelFeedback> unmatched;
@@ -161,7 +161,14 @@ BOOST_AUTO_TEST_CASE(AppliesNewerVersionsFromTheBusAndJoinsLabelsToScoredRows) {
 
   // A label for a row it scored joins here; one for a request it never saw goes to the handler.
   BOOST_TEST(client->SendLabel(reply.request_id, 2, 1, 5s).ok());
-  BOOST_TEST(client->SendLabel(987654321, 0, 1, 5s).ok());
+  BOOST_TEST(client->SendLabel(987654321, 0, 1, 5s).ok());  // forwarded: acknowledged OK
+  // Dropped labels are acknowledged as dropped, with the reason.
+  const reflex::Status duplicate = client->SendLabel(reply.request_id, 2, 0, 5s);
+  BOOST_TEST(!duplicate.ok());
+  BOOST_TEST(duplicate.message().find("LabelDropped") != std::string::npos, duplicate.message());
+  BOOST_TEST(duplicate.message().find("duplicate") != std::string::npos, duplicate.message());
+  const reflex::Status out_of_range = client->SendLabel(reply.request_id, 99, 0, 5s);
+  BOOST_TEST(out_of_range.message().find("row out of range") != std::string::npos, out_of_range.message());
   BOOST_TEST_REQUIRE(Eventually(
       [&] {
         std::lock_guard<std::mutex> lock(mu);

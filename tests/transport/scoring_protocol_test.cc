@@ -10,6 +10,7 @@
 #include <numeric>
 #include <vector>
 
+#include "transport/scoring_client.h"
 #include "transport/scoring_server.h"
 #include "transport_test_util.h"
 
@@ -299,4 +300,37 @@ BOOST_AUTO_TEST_CASE(LabelsWithoutASinkAreAcknowledgedAsDropped) {
   const auto ack = ReceiveAs<wire::ScoreReply>(peer, 1);
   BOOST_TEST(ack.error == ErrorCode::kLabelDropped);
   BOOST_TEST(ack.message.find("unknown request") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(ScoringClientAsksForTheSchemaSendsLabelBatchesAndScoresKClassInVersionTwo) {
+  auto scorer = std::make_shared<FakeScorer>(2);
+  scorer->set_classes(3);
+  scorer->set_schema(ModelSchema{{"x", "y"}, {"a", "b", "c"}});
+  ScoringServerOptions options;
+  options.label_sink = [](const wire::LabelFeedback& label) {
+    return label.row == 0 ? LabelOutcome::kJoined : LabelOutcome::kDuplicate;
+  };
+  auto server = StartServer(scorer, options);
+  reflex::transport::ScoringClientOptions client_options;
+  client_options.endpoints = {server->endpoint()};
+  client_options.protocol_version = wire::kProtocolVersion2;
+  auto client = reflex::transport::ScoringClient::Create(client_options);
+  BOOST_REQUIRE(client.ok());
+  auto schema = (*client)->Schema(std::chrono::seconds(5));
+  BOOST_REQUIRE_MESSAGE(schema.ok(), schema.status().ToString());
+  BOOST_TEST(schema->class_names == (std::vector<std::string>{"a", "b", "c"}));
+  BOOST_TEST(schema->protocol_versions == (std::vector<uint64_t>{2}));
+  const float rows[] = {1.0f, 1.0f};
+  auto scored = (*client)->Score(rows, 1, 2, std::chrono::seconds(5));
+  BOOST_REQUIRE(scored.ok());
+  BOOST_TEST(scored->error == ErrorCode::kOk);
+  BOOST_TEST(scored->probabilities.size() == 3u);
+  BOOST_TEST(scored->classes == std::vector<uint64_t>{2});
+  auto ack = (*client)->SendLabels(wire::LabelBatch{0, {scored->request_id, scored->request_id}, {0, 1}, {2, 1}},
+                                   std::chrono::seconds(5));
+  BOOST_REQUIRE_MESSAGE(ack.ok(), ack.status().ToString());
+  BOOST_TEST(ack->joined == 1u);
+  BOOST_TEST(ack->dropped_duplicate == 1u);
+  // Class id 2 is a valid label of a 3-class model (sent in a version 2 envelope).
+  BOOST_TEST((*client)->SendLabel(scored->request_id, 0, 2, std::chrono::seconds(5)).ok());
 }
