@@ -4,8 +4,12 @@
 // (codec.h). The ROUTER sees [identity, payload] and replies [identity, encoded ScoreReply].
 // Any envelope frames before the payload (e.g. a REQ client's empty delimiter) are echoed back.
 // Replies:
-//   ScoreRequest  -> ScoreReply with one probability per row and the version that scored them,
-//                    or an error code (wire::ErrorCode) and a message.
+//   ScoreRequest  -> ScoreReply with Scorer::outputs_per_row() probabilities per row and the
+//                    version that scored them, or an error code (wire::ErrorCode) and a message.
+//                    A request that names its columns is reordered to the model's order
+//                    (kColumnMismatch names unknown, missing or repeated names); a request with
+//                    a row whose model output is not finite is refused as a whole
+//                    (kNonFiniteScore, naming the row) and never reaches scored_sink.
 //   LabelFeedback -> an acknowledgement: a ScoreReply echoing the request_id, no probabilities,
 //                    version 0, error kOk when the label was joined or forwarded, kLabelDropped
 //                    (with why) otherwise. The label goes to Options::label_sink.
@@ -97,7 +101,8 @@ struct ScoringServerStats {
   uint64_t labels = 0;           // labels received (label_feedback, and each of a label_batch)
   uint64_t labels_dropped = 0;   // of those, joined to no row and not forwarded
   uint64_t schema_requests = 0;  // schema requests answered
-  uint64_t rows_scored = 0;      // rows that got a probability
+  uint64_t rows_scored = 0;      // rows the Scorer scored (those of a request refused for a
+                                 // non-finite output included)
   uint64_t batches = 0;          // Scorer::Score calls
   uint64_t batched_requests = 0; // requests scored in those calls (batched_requests/batches:
                                  // mean requests per batch)
