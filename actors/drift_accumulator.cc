@@ -19,6 +19,7 @@ const char* LabelResultName(DriftAccumulator::LabelResult result) {
     case DriftAccumulator::LabelResult::kUnknownRequest: return "unknown request";
     case DriftAccumulator::LabelResult::kBadRow: return "row out of range";
     case DriftAccumulator::LabelResult::kDuplicate: return "duplicate";
+    case DriftAccumulator::LabelResult::kTooLate: return "too late";
   }
   return "?";
 }
@@ -76,8 +77,19 @@ void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, 
     auto it = cache_.find(cache_order_.front());
     cache_order_.pop_front();
     if (it == cache_.end()) continue;
+    const uint64_t evicted_id = it->first;
     cache_rows_ -= it->second.probs.size();
     cache_.erase(it);
+    RememberEvicted(evicted_id);
+  }
+}
+
+void DriftAccumulator::RememberEvicted(uint64_t request_id) {
+  if (!evicted_.insert(request_id).second) return;
+  evicted_order_.push_back(request_id);
+  if (evicted_order_.size() > kEvictedMemory) {
+    evicted_.erase(evicted_order_.front());
+    evicted_order_.pop_front();
   }
 }
 
@@ -85,6 +97,7 @@ DriftAccumulator::LabelResult DriftAccumulator::Label(uint64_t request_id, uint3
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(request_id);
   if (it == cache_.end()) {
+    if (evicted_.count(request_id)) return LabelResult::kTooLate;
     ++totals_.labels_unknown;
     return LabelResult::kUnknownRequest;
   }

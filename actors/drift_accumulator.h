@@ -23,6 +23,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/rules.h"
@@ -45,7 +46,10 @@ class DriftAccumulator {
   // One scored request: n rows (row-major), their probabilities and the version that scored them.
   void Record(uint64_t request_id, const float* rows, size_t n, const float* probs, uint64_t version);
 
-  enum class LabelResult { kJoined, kUnknownRequest, kBadRow, kDuplicate };
+  // kTooLate: the request was remembered but has left the bounded cache (the last
+  // kEvictedMemory evicted request ids are kept to tell this apart from kUnknownRequest).
+  enum class LabelResult { kJoined, kUnknownRequest, kBadRow, kDuplicate, kTooLate };
+  static constexpr size_t kEvictedMemory = 65536;
   // Joins a delayed label to a remembered row.
   LabelResult Label(uint64_t request_id, uint32_t row, uint8_t label);
 
@@ -97,6 +101,9 @@ class DriftAccumulator {
   std::unordered_map<uint64_t, Remembered> cache_;
   std::deque<uint64_t> cache_order_;
   size_t cache_rows_ = 0;
+  std::unordered_set<uint64_t> evicted_;     // ids that left the cache, the newest kEvictedMemory
+  std::deque<uint64_t> evicted_order_;       // oldest first
+  void RememberEvicted(uint64_t request_id);  // with mu_ held
   Totals totals_;
 };
 

@@ -68,18 +68,15 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
     so.curve_allowed_clients = options.security.scoring_clients;
   }
   std::shared_ptr<DriftAccumulator> drift = rt->drift_;
-  ReplicaMetrics metrics = rt->metrics_;
-  so.scored_sink = [drift](const wire::ScoreRequest& req, const float* probs, uint64_t version) {
-    drift->Record(req.request_id, req.rows.data(), req.n_rows(), probs, version);
+  // Binary models only, for now: the accumulator's statistics, rules and label joins read one
+  // P(positive) per row. K-class outputs (outputs_per_row >= 2) are not recorded yet (per-class
+  // drift is a later change), so their labels find no remembered row.
+  so.scored_sink = [drift](const wire::ScoreRequest& req, const float* outputs, uint32_t outputs_per_row,
+                           uint64_t version) {
+    if (outputs_per_row == 1) drift->Record(req.request_id, req.rows.data(), req.n_rows(), outputs, version);
   };
-  so.label_sink = [raw, drift, metrics](const wire::LabelFeedback& label) {
-    const auto result = drift->Label(label.request_id, label.row, label.label);
-    if (result == DriftAccumulator::LabelResult::kJoined) {
-      metrics.labels_joined->Increment();
-    } else if (result == DriftAccumulator::LabelResult::kUnknownRequest && raw->unmatched_) {
-      metrics.labels_forwarded->Increment();
-      raw->unmatched_(label);
-    }
+  so.label_sink = [raw](const wire::LabelFeedback& label) {
+    return raw->JoinLabel(label);
   };
   auto server = transport::ScoringServer::Start(rt->scorer_, std::move(so));
   if (!server.ok()) return server.status().WithContext("replica " + options.id + " scoring endpoint");
@@ -89,6 +86,24 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
 }
 
 ReplicaRuntime::~ReplicaRuntime() { Stop(); }
+
+transport::LabelOutcome ReplicaRuntime::JoinLabel(const wire::LabelFeedback& label) {
+  using transport::LabelOutcome;
+  switch (drift_->Label(label.request_id, label.row, label.label)) {
+    case DriftAccumulator::LabelResult::kJoined:
+      metrics_.labels_joined->Increment();
+      return LabelOutcome::kJoined;
+    case DriftAccumulator::LabelResult::kUnknownRequest:
+      if (!unmatched_) return LabelOutcome::kUnknownRequest;
+      metrics_.labels_forwarded->Increment();
+      unmatched_(label);
+      return LabelOutcome::kForwarded;
+    case DriftAccumulator::LabelResult::kBadRow: return LabelOutcome::kRowOutOfRange;
+    case DriftAccumulator::LabelResult::kDuplicate: return LabelOutcome::kDuplicate;
+    case DriftAccumulator::LabelResult::kTooLate: return LabelOutcome::kTooLate;
+  }
+  return LabelOutcome::kUnknownRequest;
+}
 
 void ReplicaRuntime::Stop() {
   if (server_) server_->Stop();          // answers everything accepted

@@ -59,6 +59,9 @@ class ReplicaRuntime {
  private:
   ReplicaRuntime() = default;
   void Apply(const AdapterVersion& version);  // subscriber thread
+  // Joins a delayed label to a remembered row, or forwards it when this replica does not know
+  // the request (scoring server's I/O thread).
+  transport::LabelOutcome JoinLabel(const wire::LabelFeedback& label);
 
   ReplicaOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;

@@ -71,7 +71,7 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
       ReplyFromQueue(std::move(item.envelope),
                      ErrorReply(item.request.request_id, ErrorCode::kDeadlineExceeded,
                                 "score_request: deadline passed while queued"),
-                     true);
+                     true, item.protocol_version);
       continue;
     }
     live.push_back(&item);
@@ -89,7 +89,8 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
     }
     rows = joined.data();
   }
-  std::vector<float> probs(total_rows);
+  const uint32_t k = scorer_->outputs_per_row();
+  std::vector<float> probs(total_rows * k);
   Result<uint64_t> version = Status::Internal("scorer did not run");
   try {
     version = scorer_->Score(rows, total_rows, probs.data());
@@ -107,7 +108,7 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
                                 not_ready ? ErrorCode::kNotReady : ErrorCode::kInternal,
                                 (not_ready ? "scorer not ready: " : "scorer failed: ") +
                                     version.status().message()),
-                     true);
+                     true, item->protocol_version);
     }
     return;
   }
@@ -121,21 +122,8 @@ void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
 
   size_t offset = 0;
   for (WorkItem* item : live) {
-    const size_t n = item->request.n_rows();
-    wire::ScoreReply reply;
-    reply.request_id = item->request.request_id;
-    reply.version = *version;
-    reply.probabilities.assign(probs.begin() + offset, probs.begin() + offset + n);
-    // Before the reply leaves, so a label the client sends at once finds its row.
-    if (options_.scored_sink) {
-      try {
-        options_.scored_sink(item->request, probs.data() + offset, *version);
-      } catch (...) {
-        // A sink must not throw; if one does, the request is still answered.
-      }
-    }
-    ReplyFromQueue(std::move(item->envelope), reply, true);
-    offset += n;
+    AnswerScored(item, probs.data() + offset * k, k, *version);
+    offset += item->request.n_rows();
   }
 }
 

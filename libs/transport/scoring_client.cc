@@ -26,6 +26,19 @@ bool Retryable(wire::ErrorCode code) {
   return code == wire::ErrorCode::kOverloaded || code == wire::ErrorCode::kNotReady;
 }
 
+// The id, error and message every reply type carries; nullopt for a message that is no reply.
+struct ReplyHead {
+  uint64_t request_id;
+  wire::ErrorCode error;
+  std::string message;
+};
+std::optional<ReplyHead> HeadOf(const wire::Message& message) {
+  if (auto* r = std::get_if<wire::ScoreReply>(&message)) return ReplyHead{r->request_id, r->error, r->message};
+  if (auto* r = std::get_if<wire::LabelAck>(&message)) return ReplyHead{r->request_id, r->error, r->message};
+  if (auto* r = std::get_if<wire::SchemaReply>(&message)) return ReplyHead{r->request_id, r->error, r->message};
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct ScoringClient::Replica {
@@ -99,8 +112,8 @@ size_t ScoringClient::PickReplica() {
   return i;
 }
 
-Result<wire::ScoreReply> ScoringClient::Exchange(Replica& replica, const std::string& frame,
-                                                 uint64_t request_id, Clock::time_point attempt_deadline) {
+Result<wire::Message> ScoringClient::Exchange(Replica& replica, const std::string& frame,
+                                              uint64_t request_id, Clock::time_point attempt_deadline) {
   if (!replica.socket) REFLEX_RETURN_IF_ERROR(Open(replica));
   zmq::socket_t& s = *replica.socket;
   try {
@@ -133,8 +146,8 @@ Result<wire::ScoreReply> ScoringClient::Exchange(Replica& replica, const std::st
         replica.socket.reset();
         return Status::Corruption(replica.endpoint + ": undecodable reply: " + decoded.error.message);
       }
-      auto* reply = std::get_if<wire::ScoreReply>(&*decoded.message);
-      if (reply && reply->request_id == request_id) return std::move(*reply);
+      const std::optional<ReplyHead> head = HeadOf(*decoded.message);
+      if (head && head->request_id == request_id) return std::move(*decoded.message);
       // A reply to an earlier request (or an error reply the server could not address): skip.
     }
   } catch (const zmq::error_t& e) {
@@ -143,9 +156,9 @@ Result<wire::ScoreReply> ScoringClient::Exchange(Replica& replica, const std::st
   }
 }
 
-Result<wire::ScoreReply> ScoringClient::Call(const std::string& frame, uint64_t request_id,
-                                             Clock::time_point deadline) {
-  std::optional<wire::ScoreReply> last_reply;
+Result<wire::Message> ScoringClient::Call(const std::string& frame, uint64_t request_id,
+                                          Clock::time_point deadline) {
+  std::optional<wire::Message> last_reply;
   Status last_error = Status::DeadlineExceeded("no try made");
   milliseconds backoff = options_.backoff_initial;
   int attempts = 0;
@@ -159,14 +172,14 @@ Result<wire::ScoreReply> ScoringClient::Call(const std::string& frame, uint64_t 
     if (Clock::now() >= deadline) break;
     Replica& replica = *replicas_[PickReplica()];
     const auto attempt_deadline = std::min(deadline, Clock::now() + options_.attempt_timeout);
-    Result<wire::ScoreReply> got = Exchange(replica, frame, request_id, attempt_deadline);
+    Result<wire::Message> got = Exchange(replica, frame, request_id, attempt_deadline);
     if (!got.ok()) {
       replica.down_until = Clock::now() + options_.down_time;
       last_error = got.status();
       continue;
     }
     replica.down_until = Clock::time_point{};
-    if (!Retryable(got->error)) return got;
+    if (!Retryable(HeadOf(*got)->error)) return got;
     last_reply = std::move(got.value());  // shed or not ready: another replica may do better
   }
   if (last_reply) return std::move(*last_reply);
@@ -186,18 +199,49 @@ Result<wire::ScoreReply> ScoringClient::Score(const float* rows, size_t n_rows, 
   if (options_.send_deadline) {
     request.deadline_unix_us = NowUnixUs() + std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
   }
-  const std::string frame = wire::Encode(wire::Message(std::move(request)));
-  return Call(frame, next_id_ - 1, deadline);
+  const std::string frame = wire::Encode(wire::Message(std::move(request)), options_.protocol_version);
+  return CallForScoreReply(frame, next_id_ - 1, deadline);
+}
+
+Result<wire::ScoreReply> ScoringClient::CallForScoreReply(const std::string& frame, uint64_t request_id,
+                                                          Clock::time_point deadline) {
+  Result<wire::Message> got = Call(frame, request_id, deadline);
+  if (!got.ok()) return got.status();
+  if (auto* reply = std::get_if<wire::ScoreReply>(&*got)) return std::move(*reply);
+  return Status::Corruption("request " + std::to_string(request_id) + ": the reply is a " +
+                            wire::MessageTypeName(wire::TypeOf(*got)) + ", not a score_reply");
+}
+
+Result<wire::LabelAck> ScoringClient::SendLabels(wire::LabelBatch batch, milliseconds timeout) {
+  batch.request_id = next_id_++;
+  const uint64_t id = batch.request_id;
+  Result<wire::Message> got = Call(wire::Encode(wire::Message(std::move(batch))), id, Clock::now() + timeout);
+  if (!got.ok()) return got.status().WithContext("label batch " + std::to_string(id));
+  if (auto* ack = std::get_if<wire::LabelAck>(&*got)) return std::move(*ack);
+  const ReplyHead head = *HeadOf(*got);
+  return Status::InvalidArgument("label batch " + std::to_string(id) + " refused: " +
+                                 wire::ErrorCodeName(head.error) + ": " + head.message);
+}
+
+Result<wire::SchemaReply> ScoringClient::Schema(milliseconds timeout) {
+  const uint64_t id = next_id_++;
+  Result<wire::Message> got = Call(wire::Encode(wire::Message(wire::SchemaRequest{id})), id, Clock::now() + timeout);
+  if (!got.ok()) return got.status().WithContext("schema request");
+  if (auto* schema = std::get_if<wire::SchemaReply>(&*got)) return std::move(*schema);
+  const ReplyHead head = *HeadOf(*got);
+  return Status::InvalidArgument(std::string("schema request refused: ") + wire::ErrorCodeName(head.error) + ": " +
+                                 head.message);
 }
 
 Status ScoringClient::SendLabel(uint64_t request_id, uint32_t row, uint8_t label, milliseconds timeout) {
-  if (label > 1) return Status::InvalidArgument("ScoringClient::SendLabel: label must be 0 or 1");
+  // Version 1 carries labels 0 and 1; a larger class id (a K-class model) goes in version 2.
   wire::LabelFeedback feedback;
   feedback.request_id = request_id;
   feedback.row = row;
   feedback.label = label;
-  const std::string frame = wire::Encode(wire::Message(feedback));
-  Result<wire::ScoreReply> ack = Call(frame, request_id, Clock::now() + timeout);
+  const std::string frame =
+      wire::Encode(wire::Message(feedback), label > 1 ? wire::kProtocolVersion2 : wire::kProtocolVersion);
+  Result<wire::ScoreReply> ack = CallForScoreReply(frame, request_id, Clock::now() + timeout);
   if (!ack.ok()) return ack.status().WithContext("label for request " + std::to_string(request_id));
   if (ack->error != wire::ErrorCode::kOk) {
     return Status::InvalidArgument("label for request " + std::to_string(request_id) + " refused: " +

@@ -1,7 +1,9 @@
 // ScoringClient: scores rows against one or more scoring-server replicas (DESIGN.md §4).
 //
-// One DEALER socket per replica; each request goes out as ONE frame (an encoded ScoreRequest or
-// LabelFeedback) and the matching ScoreReply comes back as one frame (scoring_server.h).
+// One DEALER socket per replica; each request goes out as ONE frame (an encoded ScoreRequest,
+// LabelFeedback, LabelBatch or SchemaRequest) and the matching reply (ScoreReply, LabelAck or
+// SchemaReply) comes back as one frame (scoring_server.h). Score requests go out in
+// options.protocol_version: 2 for a K-class model (K probabilities and a class per row).
 // Replicas are used round robin. Reliability follows the ZeroMQ guide's Lazy Pirate pattern:
 //   - each try waits at most attempt_timeout for that replica's reply; on a timeout the
 //     replica's socket is closed and reopened (dropping anything queued on it, so a late reply
@@ -43,6 +45,8 @@ struct ScoringClientOptions {
   std::chrono::milliseconds down_time{1000};           // skip a replica this long after a failure
   bool send_deadline = true;                           // put now+timeout in deadline_unix_us
   wire::Limits reply_limits;                           // decode limits for replies
+  uint32_t protocol_version = wire::kProtocolVersion;  // of score requests: 1, or 2 (K-class
+                                                       // models answer only 2)
   std::optional<CurveClientConfig> curve;              // CURVE (curve_keys.h): the client's keys and
                                                        // the one server public key it trusts; every
                                                        // replica must then use that server key
@@ -71,6 +75,15 @@ class ScoringClient {
   // InvalidArgument when the server refused it (message says why).
   Status SendLabel(uint64_t request_id, uint32_t row, uint8_t label, std::chrono::milliseconds timeout);
 
+  // Sends many labels in one label_batch (its request_id is set here) and returns the server's
+  // LabelAck: how many were joined, forwarded and dropped, and why. DeadlineExceeded when no
+  // replica answered in time; InvalidArgument when the batch was refused.
+  Result<wire::LabelAck> SendLabels(wire::LabelBatch batch, std::chrono::milliseconds timeout);
+
+  // The served model's schema (feature and class names, outputs per row, version, protocol
+  // versions). DeadlineExceeded when no replica answered in time.
+  Result<wire::SchemaReply> Schema(std::chrono::milliseconds timeout);
+
   // The request_id the next Score() will use (tests and logs).
   uint64_t next_request_id() const { return next_id_; }
   // Total tries that failed over to another replica (timeouts, unreachable, shed).
@@ -79,11 +92,15 @@ class ScoringClient {
  private:
   struct Replica;
   explicit ScoringClient(ScoringClientOptions options);
-  // Sends `frame` and waits for the ScoreReply echoing request_id: one full round trip.
-  Result<wire::ScoreReply> Call(const std::string& frame, uint64_t request_id,
-                                std::chrono::steady_clock::time_point deadline);
-  Result<wire::ScoreReply> Exchange(Replica& replica, const std::string& frame, uint64_t request_id,
-                                    std::chrono::steady_clock::time_point attempt_deadline);
+  // Sends `frame` and waits for the reply (ScoreReply, LabelAck or SchemaReply) echoing
+  // request_id: one full round trip.
+  Result<wire::Message> Call(const std::string& frame, uint64_t request_id,
+                             std::chrono::steady_clock::time_point deadline);
+  Result<wire::Message> Exchange(Replica& replica, const std::string& frame, uint64_t request_id,
+                                 std::chrono::steady_clock::time_point attempt_deadline);
+  // Call() expecting a ScoreReply.
+  Result<wire::ScoreReply> CallForScoreReply(const std::string& frame, uint64_t request_id,
+                                             std::chrono::steady_clock::time_point deadline);
   Status Open(Replica& replica);
   size_t PickReplica();
 

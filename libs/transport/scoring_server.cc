@@ -1,5 +1,6 @@
-// ScoringServer's life cycle and I/O thread: bind, receive, decode, validate, shed, queue, and
-// send replies. The workers (batching and scoring) are in scoring_batching.cc.
+// ScoringServer's life cycle and I/O thread: bind, receive, and send replies. Decoding,
+// validation and dispatch of each frame are in scoring_dispatch.cc; the workers (batching and
+// scoring) in scoring_batching.cc.
 #include "transport/scoring_server.h"
 
 #include <sys/eventfd.h>
@@ -19,7 +20,6 @@ namespace {
 
 using wire::ErrorCode;
 
-constexpr size_t kMaxEnvelopeFrames = 8;     // identity + a few; more is not a client of ours
 constexpr int kMaxReceivesPerWake = 64;      // fairness between receiving and replying
 constexpr std::chrono::milliseconds kPollInterval{50};
 
@@ -138,6 +138,8 @@ ScoringServerStats ScoringServer::stats() const {
   s.requests = requests_.load();
   s.score_requests = score_requests_.load();
   s.labels = labels_.load();
+  s.labels_dropped = labels_dropped_.load();
+  s.schema_requests = schema_requests_.load();
   s.rows_scored = rows_scored_.load();
   s.batches = batches_.load();
   s.batched_requests = batched_requests_.load();
@@ -157,16 +159,22 @@ ScoringServerStats ScoringServer::stats() const {
 
 // ---- replies (any thread) -------------------------------------------------------------------
 
-void ScoringServer::Reply(std::vector<std::string> envelope, const wire::ScoreReply& reply) {
-  ReplyFromQueue(std::move(envelope), reply, /*from_queue=*/false);
+void ScoringServer::Reply(std::vector<std::string> envelope, const wire::ScoreReply& reply,
+                          uint32_t protocol_version) {
+  ReplyFromQueue(std::move(envelope), reply, /*from_queue=*/false, protocol_version);
 }
 
 void ScoringServer::ReplyFromQueue(std::vector<std::string> envelope, const wire::ScoreReply& reply,
-                                   bool from_queue) {
-  CountError(reply.error);
+                                   bool from_queue, uint32_t protocol_version) {
+  SendMessage(std::move(envelope), wire::Message(reply), reply.error, from_queue, protocol_version);
+}
+
+void ScoringServer::SendMessage(std::vector<std::string> envelope, const wire::Message& message,
+                                wire::ErrorCode error, bool from_queue, uint32_t protocol_version) {
+  CountError(error);
   Outgoing out;
   out.envelope = std::move(envelope);
-  out.payload = wire::Encode(wire::Message(reply));
+  out.payload = wire::Encode(message, protocol_version);
   out.from_queue = from_queue;
   {
     std::lock_guard<std::mutex> lock(outbox_mu_);
@@ -247,126 +255,6 @@ void ScoringServer::IoLoop() {
   }
   SendOutbox();
   router_.reset();  // closes with linger_ms so the last replies can leave
-}
-
-// Decodes and validates one [envelope..., payload] message; queues a score request or answers.
-void ScoringServer::HandleFrame(std::vector<zmq::message_t>* parts) {
-  requests_++;
-  if (parts->size() < 2) return;  // ROUTER always prepends an identity; nothing to address
-  if (parts->size() > kMaxEnvelopeFrames) {
-    // Answer the peer without echoing an unbounded envelope.
-    Reply({parts->front().to_string()},
-          ErrorReply(0, ErrorCode::kMalformed, "scoring request: expected one payload frame"));
-    return;
-  }
-  std::vector<std::string> envelope;
-  envelope.reserve(parts->size() - 1);
-  for (size_t i = 0; i + 1 < parts->size(); ++i) envelope.push_back((*parts)[i].to_string());
-  const zmq::message_t& payload = parts->back();  // decoded in place, not copied
-
-  wire::Decoded decoded = wire::Decode(payload.data(), payload.size(), limits_);
-  if (!decoded.ok()) {
-    ErrorCode code = decoded.error.code == ErrorCode::kOk ? ErrorCode::kMalformed : decoded.error.code;
-    Reply(std::move(envelope),
-          ErrorReply(decoded.request_id.value_or(0), code, decoded.error.message));
-    return;
-  }
-
-  wire::Message& message = *decoded.message;
-  if (auto* label = std::get_if<wire::LabelFeedback>(&message)) {
-    labels_++;
-    if (options_.label_sink) {
-      try {
-        options_.label_sink(*label);
-      } catch (...) {
-        // A sink must not throw; the label is lost but the server keeps serving.
-      }
-    }
-    wire::ScoreReply ack;  // the acknowledgement: echo the id, kOk, no probabilities
-    ack.request_id = label->request_id;
-    Reply(std::move(envelope), ack);
-    return;
-  }
-  auto* request = std::get_if<wire::ScoreRequest>(&message);
-  if (!request) {
-    Reply(std::move(envelope),
-          ErrorReply(0, ErrorCode::kInvalidArgument,
-                     std::string("scoring server accepts score_request and label_feedback, got ") +
-                         wire::MessageTypeName(wire::TypeOf(message))));
-    return;
-  }
-
-  score_requests_++;
-  const uint64_t id = request->request_id;
-  const uint32_t want = scorer_->cols();
-  if (request->rows.empty()) {
-    Reply(std::move(envelope), ErrorReply(id, ErrorCode::kInvalidArgument, "score_request.rows: no rows"));
-    return;
-  }
-  // The codec checks these too; checked again here so the server's contract does not depend on
-  // the decode limits it was given.
-  if (request->cols != want) {
-    Reply(std::move(envelope),
-          ErrorReply(id, ErrorCode::kWrongFeatureCount,
-                     "score_request.cols: " + std::to_string(request->cols) + " features, model expects " +
-                         std::to_string(want)));
-    return;
-  }
-  if (request->rows.size() % want != 0) {
-    Reply(std::move(envelope),
-          ErrorReply(id, ErrorCode::kWrongFeatureCount,
-                     "score_request.rows: " + std::to_string(request->rows.size()) +
-                         " values is not a whole number of rows of " + std::to_string(want)));
-    return;
-  }
-  const size_t n_rows = request->n_rows();
-  if (n_rows > limits_.max_rows) {
-    Reply(std::move(envelope),
-          ErrorReply(id, ErrorCode::kTooManyRows,
-                     "score_request.rows: " + std::to_string(n_rows) + " rows, limit " +
-                         std::to_string(limits_.max_rows)));
-    return;
-  }
-  if (!limits_.allow_non_finite) {
-    for (size_t i = 0; i < request->rows.size(); ++i) {
-      if (!std::isfinite(request->rows[i])) {
-        Reply(std::move(envelope),
-              ErrorReply(id, ErrorCode::kNonFinite,
-                         "score_request.rows[" + std::to_string(i / want) + "][" + std::to_string(i % want) +
-                             "]: not finite"));
-        return;
-      }
-    }
-  }
-  if (request->deadline_unix_us && NowUnixUs() > *request->deadline_unix_us) {
-    Reply(std::move(envelope),
-          ErrorReply(id, ErrorCode::kDeadlineExceeded, "score_request: deadline passed before it arrived"));
-    return;
-  }
-
-  bool accepted = false;
-  std::string why;
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (closed_) {
-      why = "server is stopping";
-    } else if (queue_.size() >= options_.max_queue_requests) {
-      why = "queue full: " + std::to_string(queue_.size()) + " requests waiting";
-    } else if (queued_rows_ + n_rows > options_.max_queue_rows && !queue_.empty()) {
-      why = "queue full: " + std::to_string(queued_rows_) + " rows waiting";
-    } else {
-      in_flight_++;
-      queued_rows_ += n_rows;
-      queue_.push_back(WorkItem{std::move(envelope), std::move(*request)});
-      accepted = true;
-    }
-  }
-  if (accepted) {
-    queue_cv_.notify_one();
-    return;
-  }
-  shed_++;
-  Reply(std::move(envelope), ErrorReply(id, ErrorCode::kOverloaded, "scoring server overloaded: " + why));
 }
 
 }  // namespace reflex::transport

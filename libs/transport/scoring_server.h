@@ -4,10 +4,19 @@
 // (codec.h). The ROUTER sees [identity, payload] and replies [identity, encoded ScoreReply].
 // Any envelope frames before the payload (e.g. a REQ client's empty delimiter) are echoed back.
 // Replies:
-//   ScoreRequest  -> ScoreReply with one probability per row and the version that scored them,
-//                    or an error code (wire::ErrorCode) and a message.
-//   LabelFeedback -> an acknowledgement: a ScoreReply echoing the request_id, error kOk, no
-//                    probabilities, version 0. The label goes to Options::label_sink.
+//   ScoreRequest  -> ScoreReply with Scorer::outputs_per_row() probabilities per row and the
+//                    version that scored them, or an error code (wire::ErrorCode) and a message.
+//                    A request that names its columns is reordered to the model's order
+//                    (kColumnMismatch names unknown, missing or repeated names); a request with
+//                    a row whose model output is not finite is refused as a whole
+//                    (kNonFiniteScore, naming the row) and never reaches scored_sink.
+//   LabelFeedback -> an acknowledgement: a ScoreReply echoing the request_id, no probabilities,
+//                    version 0, error kOk when the label was joined or forwarded, kLabelDropped
+//                    (with why) otherwise. The label goes to Options::label_sink.
+//   LabelBatch    -> a LabelAck counting the labels joined, forwarded and dropped (by reason).
+//   SchemaRequest -> a SchemaReply: feature and class names, served version, protocol versions.
+//   Replies carry the request's protocol version (1 or 2; PROTOCOL.md §8). A K-class model
+//   answers only version 2 score requests.
 //   undecodable   -> a ScoreReply with the decode error's code and message, addressed with the
 //                    request_id the codec recovered (0 when it could not).
 //
@@ -74,8 +83,8 @@ struct ScoringServerOptions {
                                                 // Scorer when left 0
   int linger_ms = 200;                          // how long Stop() lets unsent replies leave
   int send_high_water_mark = 10000;             // ZMQ_SNDHWM / ZMQ_RCVHWM of the ROUTER
-  LabelSink label_sink;                         // may be empty: labels are then acknowledged
-                                                // and dropped
+  LabelSink label_sink;                         // may be empty: labels are then dropped
+                                                // (acknowledged as unknown requests)
   ScoredSink scored_sink;                       // may be empty; sees each request scored OK
   std::optional<CurveServerConfig> curve;       // CURVE server keys (curve_keys.h): encrypt,
                                                 // and clients must know curve->server.public_key
@@ -89,8 +98,11 @@ struct ScoringServerOptions {
 struct ScoringServerStats {
   uint64_t requests = 0;         // frames received (score requests, labels, garbage)
   uint64_t score_requests = 0;   // decoded score requests
-  uint64_t labels = 0;           // label feedback messages acknowledged
-  uint64_t rows_scored = 0;      // rows that got a probability
+  uint64_t labels = 0;           // labels received (label_feedback, and each of a label_batch)
+  uint64_t labels_dropped = 0;   // of those, joined to no row and not forwarded
+  uint64_t schema_requests = 0;  // schema requests answered
+  uint64_t rows_scored = 0;      // rows the Scorer scored (those of a request refused for a
+                                 // non-finite output included)
   uint64_t batches = 0;          // Scorer::Score calls
   uint64_t batched_requests = 0; // requests scored in those calls (batched_requests/batches:
                                  // mean requests per batch)
@@ -126,7 +138,8 @@ class ScoringServer {
  private:
   struct WorkItem {
     std::vector<std::string> envelope;  // ROUTER identity (and any delimiter) to reply to
-    wire::ScoreRequest request;
+    wire::ScoreRequest request;         // rows in the model's column order
+    uint32_t protocol_version = wire::kProtocolVersion;  // the request's: the reply's
   };
   struct Outgoing {
     std::vector<std::string> envelope;
@@ -143,11 +156,30 @@ class ScoringServer {
   void WorkerLoop();
   bool CollectBatch(std::vector<WorkItem>* batch);
   void ScoreBatch(std::vector<WorkItem>* batch);
+  // Request dispatch (scoring_dispatch.cc), on the I/O thread.
   void HandleFrame(std::vector<zmq::message_t>* parts);  // [envelope..., payload]
+  void HandleLabel(std::vector<std::string> envelope, const wire::LabelFeedback& label, uint32_t protocol_version);
+  void HandleLabelBatch(std::vector<std::string> envelope, const wire::LabelBatch& batch,
+                        uint32_t protocol_version);
+  void HandleSchema(std::vector<std::string> envelope, const wire::SchemaRequest& request,
+                    uint32_t protocol_version);
+  void HandleScore(std::vector<std::string> envelope, wire::ScoreRequest* request, uint32_t protocol_version);
+  LabelOutcome JoinLabel(const wire::LabelFeedback& label);  // label_sink, or dropped without one
+  // The error to answer a score request with, or kOk; reorders named columns into the model's
+  // order.
+  wire::ScoreReply CheckScoreRequest(wire::ScoreRequest* request, uint32_t protocol_version);
+  // Answers one request of a scored batch with its rows' outputs (worker threads): refuses it
+  // when an output is not finite, else shows it to scored_sink and replies.
+  void AnswerScored(WorkItem* item, const float* outputs, uint32_t outputs_per_row, uint64_t version);
   // Queue a reply for the I/O thread to send (any thread). from_queue: it answers a request that
-  // was accepted into the work queue (counted in in_flight_).
-  void Reply(std::vector<std::string> envelope, const wire::ScoreReply& reply);
-  void ReplyFromQueue(std::vector<std::string> envelope, const wire::ScoreReply& reply, bool from_queue);
+  // was accepted into the work queue (counted in in_flight_). The envelope carries
+  // protocol_version (the request's).
+  void Reply(std::vector<std::string> envelope, const wire::ScoreReply& reply,
+             uint32_t protocol_version = wire::kProtocolVersion);
+  void ReplyFromQueue(std::vector<std::string> envelope, const wire::ScoreReply& reply, bool from_queue,
+                      uint32_t protocol_version = wire::kProtocolVersion);
+  void SendMessage(std::vector<std::string> envelope, const wire::Message& message, wire::ErrorCode error,
+                   bool from_queue, uint32_t protocol_version);
   void SendOutbox();                                                          // I/O thread
   void CountError(wire::ErrorCode code);
   void Wake();
@@ -179,7 +211,8 @@ class ScoringServer {
   std::thread io_thread_;
   std::vector<std::thread> workers_;
 
-  std::atomic<uint64_t> requests_{0}, score_requests_{0}, labels_{0}, rows_scored_{0},
+  std::atomic<uint64_t> requests_{0}, score_requests_{0}, labels_{0}, labels_dropped_{0}, schema_requests_{0},
+      rows_scored_{0},
       batches_{0}, batched_requests_{0}, max_batch_requests_{0}, shed_{0}, replies_{0};
   std::array<std::atomic<uint64_t>, 32> errors_{};
 };

@@ -17,7 +17,7 @@
 namespace reflex::wire {
 namespace {
 
-constexpr uint64_t kHighestType = static_cast<uint64_t>(MessageType::kSnapshotRequest);
+constexpr uint64_t kHighestType = static_cast<uint64_t>(MessageType::kLabelAck);
 
 // String, bin and ext values point into the frame instead of being copied into the zone.
 bool ReferenceFrameBytes(msgpack::type::object_type, std::size_t, void*) { return true; }
@@ -65,6 +65,10 @@ std::optional<Message> DecodeBody(MessageType type, FieldReader& body) {
     case MessageType::kControlRequest: return DecodeAs(body, DecodeControlRequest);
     case MessageType::kControlReply: return DecodeAs(body, DecodeControlReply);
     case MessageType::kSnapshotRequest: return DecodeAs(body, DecodeSnapshotRequest);
+    case MessageType::kSchemaRequest: return DecodeAs(body, DecodeSchemaRequest);
+    case MessageType::kSchemaReply: return DecodeAs(body, DecodeSchemaReply);
+    case MessageType::kLabelBatch: return DecodeAs(body, DecodeLabelBatch);
+    case MessageType::kLabelAck: return DecodeAs(body, DecodeLabelAck);
   }
   return std::nullopt;
 }
@@ -88,10 +92,10 @@ void DecodeEnvelope(const msgpack::object& root, const Limits& limits, Decoded* 
     ctx.Fail(ErrorCode::kMalformed, "envelope",
              std::string("protocol version is a ") + MsgpackTypeName(version) +
                  ", expected an unsigned integer");
-  } else if (version.via.u64 != kProtocolVersion) {
+  } else if (version.via.u64 < kProtocolVersion || version.via.u64 > kMaxProtocolVersion) {
     ctx.Fail(ErrorCode::kUnsupportedVersion, "envelope",
-             "protocol version " + std::to_string(version.via.u64) +
-                 " not supported (this peer speaks " + std::to_string(kProtocolVersion) + ")");
+             "protocol version " + std::to_string(version.via.u64) + " not supported (this peer speaks " +
+                 std::to_string(kProtocolVersion) + ".." + std::to_string(kMaxProtocolVersion) + ")");
   } else if (envelope.size != 3) {
     ctx.Fail(ErrorCode::kMalformed, "envelope",
              std::string(kShape) + ", got " + std::to_string(envelope.size) + " elements");
@@ -113,6 +117,8 @@ void DecodeEnvelope(const msgpack::object& root, const Limits& limits, Decoded* 
     result->error = ctx.error();
     return;
   }
+  result->protocol_version = static_cast<uint32_t>(version.via.u64);
+  ctx.set_protocol_version(result->protocol_version);
   const auto type = static_cast<MessageType>(envelope.ptr[1].via.u64);
   FieldReader body(&ctx, envelope.ptr[2], MessageTypeName(type));
   std::optional<Message> message = DecodeBody(type, body);

@@ -23,6 +23,8 @@ struct Limits {
   size_t max_depth = 8;                  // msgpack nesting
   bool allow_non_finite = false;         // NaN/Inf in rows rejected by default
   uint32_t expected_cols = 0;            // when non-zero, score requests must have this width
+                                         // (unless they name their columns: the server checks)
+  size_t max_labels = 10000;             // labels in one label_batch
 };
 
 struct DecodeError {
@@ -35,10 +37,12 @@ struct Decoded {
   std::optional<Message> message;
   DecodeError error;                     // code kOk when message is set
   std::optional<uint64_t> request_id;    // recovered when possible, so an error reply can be addressed
+  uint32_t protocol_version = kProtocolVersion;  // the envelope's, once read (reply in kind)
   bool ok() const { return message.has_value(); }
 };
 
-std::string Encode(const Message& message);
+// Writes the envelope with `protocol_version` (1 or 2; only score_reply's body differs).
+std::string Encode(const Message& message, uint32_t protocol_version = kProtocolVersion);
 Decoded Decode(const void* data, size_t size, const Limits& limits = {});
 inline Decoded Decode(const std::string& frame, const Limits& limits = {}) {
   return Decode(frame.data(), frame.size(), limits);

@@ -11,15 +11,16 @@ std::string RowPath(const std::string& rows_path, size_t row) {
   return rows_path + "[" + std::to_string(row) + "]";
 }
 
-// The width checks shared by both row shapes; `cols_where` names the width in messages.
-bool CheckScoreWidth(DecodeContext& ctx, const std::string& cols_where, uint32_t cols) {
+// The width checks shared by both row shapes; `cols_where` names the width in messages. A
+// request that names its columns is not held to expected_cols: the server compares the names.
+bool CheckScoreWidth(DecodeContext& ctx, const std::string& cols_where, uint32_t cols, bool named) {
   const Limits& limits = ctx.limits();
   if (cols > limits.max_cols) {
     return ctx.Fail(ErrorCode::kTooLarge, cols_where,
                     std::to_string(cols) + " features per row, over the limit " +
                         std::to_string(limits.max_cols));
   }
-  if (limits.expected_cols != 0 && cols != limits.expected_cols) {
+  if (!named && limits.expected_cols != 0 && cols != limits.expected_cols) {
     return ctx.Fail(ErrorCode::kWrongFeatureCount, cols_where,
                     std::to_string(cols) + " features per row, expected " +
                         std::to_string(limits.expected_cols));
@@ -52,7 +53,7 @@ void DecodeTwoDimensionalRows(FieldReader& body, const msgpack::object_array& ou
     ctx.Fail(ErrorCode::kWrongFeatureCount, cols_where, "rows have 0 features");
     return;
   }
-  if (!CheckScoreWidth(ctx, cols_where, cols)) return;
+  if (!CheckScoreWidth(ctx, cols_where, cols, !out->columns.empty())) return;
   // Shape first (every row an array of `cols` values), then the values.
   for (size_t r = 0; r < outer.size; ++r) {
     const msgpack::object& row = outer.ptr[r];
@@ -117,6 +118,7 @@ void CheckFlatRows(FieldReader& body, const char* rows_field, const char* cols_f
 void DecodeScoreRequest(FieldReader& body, ScoreRequest* out) {
   body.UInt64("request_id", &out->request_id);
   body.OptionalInt64("deadline_unix_us", &out->deadline_unix_us);
+  if (body.Find("columns") != nullptr) body.StringList("columns", &out->columns);
   const msgpack::object* rows = body.Require("rows");
   if (!body.ok()) return;
   if (rows->type == msgpack::type::ARRAY && rows->via.array.size > 0 &&
@@ -140,7 +142,7 @@ void DecodeScoreRequest(FieldReader& body, ScoreRequest* out) {
     out->rows.clear();
     return;
   }
-  if (!CheckScoreWidth(ctx, body.PathOf("cols"), cols)) return;
+  if (!CheckScoreWidth(ctx, body.PathOf("cols"), cols, !out->columns.empty())) return;
   if (cols != 0 && values.size() / cols > body.limits().max_rows) {
     ctx.Fail(ErrorCode::kTooManyRows, body.PathOf("rows"),
              std::to_string(values.size() / cols) + " rows, over the limit " +
@@ -160,16 +162,28 @@ void DecodeScoreReply(FieldReader& body, ScoreReply* out) {
   body.String("message", &out->message);
   body.Float32Vector("probabilities", &out->probabilities);
   body.UInt64("version", &out->version);
+  // Version 2's fields; a version 1 reply has neither (1 output per row, no classes).
+  if (body.Find("outputs_per_row") != nullptr) body.UInt32("outputs_per_row", &out->outputs_per_row);
+  if (body.Find("classes") != nullptr) body.UInt64List("classes", &out->classes);
   if (!body.ok()) return;
   out->error = static_cast<ErrorCode>(error);  // unknown codes are kept: a newer peer's codes
   CheckFinite(body.context(), out->probabilities, body.PathOf("probabilities"));
+  if (body.ok() && out->outputs_per_row == 0 && !out->probabilities.empty()) {
+    body.context().Fail(ErrorCode::kInvalidArgument, body.PathOf("outputs_per_row"),
+                        "0, but probabilities has values");
+  } else if (body.ok() && out->outputs_per_row > 0 && out->probabilities.size() % out->outputs_per_row != 0) {
+    body.context().Fail(ErrorCode::kInvalidArgument, body.PathOf("probabilities"),
+                        std::to_string(out->probabilities.size()) + " values is not a whole number of rows of " +
+                            std::to_string(out->outputs_per_row));
+  }
 }
 
 void DecodeLabelFeedback(FieldReader& body, LabelFeedback* out) {
   body.UInt64("request_id", &out->request_id);
   body.UInt32("row", &out->row);
   body.UInt8("label", &out->label);
-  if (body.ok() && out->label > 1) {
+  // Version 2 carries any class id (the server checks it against the model's classes).
+  if (body.ok() && out->label > 1 && body.context().protocol_version() < kProtocolVersion2) {
     body.context().Fail(ErrorCode::kInvalidArgument, body.PathOf("label"),
                         std::to_string(out->label) + " is not 0 or 1");
   }

@@ -24,20 +24,71 @@ void WriteAdapter(MapWriter& parent, const char* name, const AdapterVersion& ada
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const ScoreRequest& m) {
-  MapWriter w(pk, sink, m.deadline_unix_us ? 4 : 3);
+  MapWriter w(pk, sink, 3 + (m.deadline_unix_us ? 1 : 0) + (m.columns.empty() ? 0 : 1));
   w.UInt("request_id", m.request_id);
   w.UInt("cols", m.cols);
   w.Float32Vector("rows", m.rows);
   if (m.deadline_unix_us) w.Int("deadline_unix_us", *m.deadline_unix_us);
+  if (!m.columns.empty()) w.StringList("columns", m.columns);
 }
 
-void WriteBody(Packer* pk, StringSink* sink, const ScoreReply& m) {
-  MapWriter w(pk, sink, 5);
+// Version 1 writes the five fields it always had; version 2 adds outputs_per_row and classes.
+void WriteScoreReply(Packer* pk, StringSink* sink, const ScoreReply& m, uint32_t protocol_version) {
+  const bool v2 = protocol_version >= kProtocolVersion2;
+  MapWriter w(pk, sink, v2 ? 7 : 5);
   w.UInt("request_id", m.request_id);
   w.UInt("error", static_cast<uint16_t>(m.error));
   w.String("message", m.message);
   w.Float32Vector("probabilities", m.probabilities);
   w.UInt("version", m.version);
+  if (!v2) return;
+  w.UInt("outputs_per_row", m.outputs_per_row);
+  w.UInt64List("classes", m.classes);
+}
+
+void WriteBody(Packer* pk, StringSink* sink, const LabelBatch& m) {
+  MapWriter w(pk, sink, 4);
+  w.UInt("request_id", m.request_id);
+  w.UInt64List("request_ids", m.request_ids);
+  w.UInt64List("rows", m.rows);
+  w.UInt64List("labels", m.labels);
+}
+
+void WriteBody(Packer* pk, StringSink* sink, const LabelAck& m) {
+  MapWriter w(pk, sink, 13);
+  w.UInt("request_id", m.request_id);
+  w.UInt("error", static_cast<uint16_t>(m.error));
+  w.String("message", m.message);
+  w.UInt("received", m.received);
+  w.UInt("joined", m.joined);
+  w.UInt("forwarded", m.forwarded);
+  w.UInt("dropped", m.dropped);
+  w.UInt("dropped_unknown_request", m.dropped_unknown_request);
+  w.UInt("dropped_row_out_of_range", m.dropped_row_out_of_range);
+  w.UInt("dropped_duplicate", m.dropped_duplicate);
+  w.UInt("dropped_too_late", m.dropped_too_late);
+  w.UInt("dropped_invalid", m.dropped_invalid);
+  w.UInt64List("outcomes", m.outcomes);
+}
+
+void WriteBody(Packer* pk, StringSink* sink, const SchemaRequest& m) {
+  MapWriter w(pk, sink, 1);
+  w.UInt("request_id", m.request_id);
+}
+
+void WriteBody(Packer* pk, StringSink* sink, const SchemaReply& m) {
+  MapWriter w(pk, sink, 11);
+  w.UInt("request_id", m.request_id);
+  w.UInt("error", static_cast<uint16_t>(m.error));
+  w.String("message", m.message);
+  w.StringList("feature_names", m.feature_names);
+  w.StringList("class_names", m.class_names);
+  w.UInt("cols", m.cols);
+  w.UInt("outputs_per_row", m.outputs_per_row);
+  w.Bool("ready", m.ready);
+  w.UInt("version", m.version);
+  w.UInt("epoch", m.epoch);
+  w.UInt64List("protocol_versions", m.protocol_versions);
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const LabelFeedback& m) {
@@ -133,6 +184,14 @@ void WriteBody(Packer* pk, StringSink* sink, const SnapshotRequest& m) {
   w.String("subscriber_id", m.subscriber_id);
 }
 
+template <typename T>
+void WriteVersionedBody(Packer* pk, StringSink* sink, const T& m, uint32_t) {
+  WriteBody(pk, sink, m);
+}
+void WriteVersionedBody(Packer* pk, StringSink* sink, const ScoreReply& m, uint32_t protocol_version) {
+  WriteScoreReply(pk, sink, m, protocol_version);
+}
+
 // The largest float payload, so the output string is allocated once for big messages.
 size_t PayloadHint(const Message& message) {
   return std::visit(
@@ -155,15 +214,15 @@ size_t PayloadHint(const Message& message) {
 
 }  // namespace
 
-std::string Encode(const Message& message) {
+std::string Encode(const Message& message, uint32_t protocol_version) {
   std::string out;
   out.reserve(128 + PayloadHint(message));
   StringSink sink(&out);
   Packer packer(sink);
   packer.pack_array(3);
-  packer.pack_uint32(kProtocolVersion);
+  packer.pack_uint32(protocol_version);
   packer.pack_uint8(static_cast<uint8_t>(TypeOf(message)));
-  std::visit([&](const auto& m) { WriteBody(&packer, &sink, m); }, message);
+  std::visit([&](const auto& m) { WriteVersionedBody(&packer, &sink, m, protocol_version); }, message);
   return out;
 }
 

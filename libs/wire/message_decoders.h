@@ -21,6 +21,11 @@ void DecodeLabelFeedback(FieldReader& body, LabelFeedback* out);
 void DecodeControlRequest(FieldReader& body, ControlRequest* out);
 void DecodeControlReply(FieldReader& body, ControlReply* out);
 void DecodeSnapshotRequest(FieldReader& body, SnapshotRequest* out);
+// Schema and label-batch messages (decode_schema_labels.cc).
+void DecodeSchemaRequest(FieldReader& body, SchemaRequest* out);
+void DecodeSchemaReply(FieldReader& body, SchemaReply* out);
+void DecodeLabelBatch(FieldReader& body, LabelBatch* out);
+void DecodeLabelAck(FieldReader& body, LabelAck* out);
 
 void DecodeDriftSummary(FieldReader& body, DriftSummary* out);
 void DecodeHealJob(FieldReader& body, HealJob* out);

@@ -17,6 +17,10 @@ const char* MessageTypeName(MessageType type) {
     case MessageType::kControlRequest: return "control_request";
     case MessageType::kControlReply: return "control_reply";
     case MessageType::kSnapshotRequest: return "snapshot_request";
+    case MessageType::kSchemaRequest: return "schema_request";
+    case MessageType::kSchemaReply: return "schema_reply";
+    case MessageType::kLabelBatch: return "label_batch";
+    case MessageType::kLabelAck: return "label_ack";
   }
   return "unknown_message_type";
 }
@@ -39,13 +43,16 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnauthorized: return "Unauthorized";
     case ErrorCode::kInvalidArgument: return "InvalidArgument";
     case ErrorCode::kInternal: return "Internal";
+    case ErrorCode::kLabelDropped: return "LabelDropped";
+    case ErrorCode::kNonFiniteScore: return "NonFiniteScore";
+    case ErrorCode::kColumnMismatch: return "ColumnMismatch";
   }
   return "UnknownError";
 }
 
 MessageType TypeOf(const Message& message) {
   // The variant's alternatives are declared in MessageType order, starting at 1.
-  static_assert(std::variant_size_v<Message> == 11, "update TypeOf and the codec");
+  static_assert(std::variant_size_v<Message> == 15, "update TypeOf and the codec");
   static_assert(std::is_same_v<std::variant_alternative_t<0, Message>, ScoreRequest>);
   static_assert(std::is_same_v<std::variant_alternative_t<1, Message>, ScoreReply>);
   static_assert(std::is_same_v<std::variant_alternative_t<2, Message>, LabelFeedback>);
@@ -57,6 +64,10 @@ MessageType TypeOf(const Message& message) {
   static_assert(std::is_same_v<std::variant_alternative_t<8, Message>, ControlRequest>);
   static_assert(std::is_same_v<std::variant_alternative_t<9, Message>, ControlReply>);
   static_assert(std::is_same_v<std::variant_alternative_t<10, Message>, SnapshotRequest>);
+  static_assert(std::is_same_v<std::variant_alternative_t<11, Message>, SchemaRequest>);
+  static_assert(std::is_same_v<std::variant_alternative_t<12, Message>, SchemaReply>);
+  static_assert(std::is_same_v<std::variant_alternative_t<13, Message>, LabelBatch>);
+  static_assert(std::is_same_v<std::variant_alternative_t<14, Message>, LabelAck>);
   return static_cast<MessageType>(message.index() + 1);
 }
 

@@ -18,7 +18,12 @@
 
 namespace reflex::wire {
 
-constexpr uint32_t kProtocolVersion = 1;
+// Version 1: binary models (one probability per row). Version 2 (PROTOCOL.md §8): a score reply
+// also carries outputs_per_row and each row's predicted class, for K-class models. Every other
+// body is the same in both; a peer answers in the version it was asked in.
+constexpr uint32_t kProtocolVersion = 1;   // what Encode writes unless told otherwise
+constexpr uint32_t kProtocolVersion2 = 2;
+constexpr uint32_t kMaxProtocolVersion = 2;
 
 enum class MessageType : uint8_t {
   kScoreRequest = 1,
@@ -32,6 +37,10 @@ enum class MessageType : uint8_t {
   kControlRequest = 9,
   kControlReply = 10,
   kSnapshotRequest = 11,
+  kSchemaRequest = 12,
+  kSchemaReply = 13,
+  kLabelBatch = 14,
+  kLabelAck = 15,
 };
 const char* MessageTypeName(MessageType type);
 
@@ -53,6 +62,9 @@ enum class ErrorCode : uint16_t {
   kUnauthorized = 13,
   kInvalidArgument = 14,     // well-formed but not acceptable (bad policy value, unknown command)
   kInternal = 15,
+  kLabelDropped = 16,        // a label_feedback that joined no row (its message says why)
+  kNonFiniteScore = 17,      // the model's output for a row is NaN/Inf (legal but extreme values)
+  kColumnMismatch = 18,      // named columns unknown, missing or repeated
 };
 const char* ErrorCodeName(ErrorCode code);
 
@@ -61,6 +73,7 @@ struct ScoreRequest {
   uint32_t cols = 0;                 // features per row
   std::vector<float> rows;           // rows.size() == n_rows * cols
   std::optional<int64_t> deadline_unix_us;  // reply is pointless after this
+  std::vector<std::string> columns;  // optional: the name of each of the cols columns (any order)
   size_t n_rows() const { return cols ? rows.size() / cols : 0; }
 };
 
@@ -68,14 +81,59 @@ struct ScoreReply {
   uint64_t request_id = 0;
   ErrorCode error = ErrorCode::kOk;
   std::string message;               // set when error != kOk: what, where, why
-  std::vector<float> probabilities;  // one per row when error == kOk
+  std::vector<float> probabilities;  // outputs_per_row per row when error == kOk
   uint64_t version = 0;              // adapter version that scored every row of the request
+  // Protocol version 2 only (absent in version 1: 1 and empty):
+  uint32_t outputs_per_row = 1;      // 1: P(positive) per row; K >= 2: K class probabilities
+  std::vector<uint64_t> classes;     // predicted class id per row when error == kOk
 };
 
 struct LabelFeedback {
   uint64_t request_id = 0;
   uint32_t row = 0;                  // index of the row within that request
-  uint8_t label = 0;                 // 0 or 1
+  uint8_t label = 0;                 // class id: 0 or 1 (version 1); 0..K-1 (version 2)
+};
+
+// Many labels in one message (type 14): label i is (request_ids[i], rows[i], labels[i]).
+struct LabelBatch {
+  uint64_t request_id = 0;           // this batch's own id, echoed in the label_ack
+  std::vector<uint64_t> request_ids; // the scored requests
+  std::vector<uint64_t> rows;        // row index within each (each <= 2^32-1)
+  std::vector<uint64_t> labels;      // class id of each (each <= 255)
+};
+
+// What became of the labels of a label_batch (type 15). outcomes[i] is label i's fate, numbered
+// as transport::LabelOutcome: 0 joined, 1 forwarded, 2 unknown request, 3 row out of range,
+// 4 duplicate, 5 too late, 6 invalid label. The counts add up: received = joined + forwarded +
+// dropped, dropped = the sum of the dropped_* counts.
+struct LabelAck {
+  uint64_t request_id = 0;
+  ErrorCode error = ErrorCode::kOk;  // kOk when the batch was read (even if every label dropped)
+  std::string message;               // a summary when any was dropped: what and why
+  uint64_t received = 0, joined = 0, forwarded = 0, dropped = 0;
+  uint64_t dropped_unknown_request = 0, dropped_row_out_of_range = 0, dropped_duplicate = 0,
+           dropped_too_late = 0, dropped_invalid = 0;
+  std::vector<uint64_t> outcomes;
+};
+
+// Asks a scoring server what it serves (type 12).
+struct SchemaRequest {
+  uint64_t request_id = 0;
+};
+
+// The served model's schema (type 13).
+struct SchemaReply {
+  uint64_t request_id = 0;
+  ErrorCode error = ErrorCode::kOk;
+  std::string message;
+  std::vector<std::string> feature_names;  // the model's column order (may be empty: unnamed)
+  std::vector<std::string> class_names;    // class id i is class_names[i]
+  uint32_t cols = 0;                        // features per row
+  uint32_t outputs_per_row = 1;             // 1: binary P(class 1); K: K class probabilities
+  bool ready = false;                       // false: scoring answers NotReady
+  uint64_t version = 0;                     // adapter version served now
+  uint64_t epoch = 0;                       // coordinator epoch that produced it
+  std::vector<uint64_t> protocol_versions;  // envelope versions this server speaks, e.g. [1, 2]
 };
 
 struct DriftSummary {
@@ -154,7 +212,8 @@ struct SnapshotRequest {
 };
 
 using Message = std::variant<ScoreRequest, ScoreReply, LabelFeedback, DriftSummary, HealJob, HealResult,
-                             AdapterUpdate, Heartbeat, ControlRequest, ControlReply, SnapshotRequest>;
+                             AdapterUpdate, Heartbeat, ControlRequest, ControlReply, SnapshotRequest,
+                             SchemaRequest, SchemaReply, LabelBatch, LabelAck>;
 MessageType TypeOf(const Message& message);
 
 }  // namespace reflex::wire

@@ -26,6 +26,9 @@ class DecodeContext {
   explicit DecodeContext(const Limits& limits) : limits_(limits) {}
 
   const Limits& limits() const { return limits_; }
+  // The envelope's protocol version (1 until the envelope is read).
+  uint32_t protocol_version() const { return protocol_version_; }
+  void set_protocol_version(uint32_t version) { protocol_version_ = version; }
   bool ok() const { return error_.code == ErrorCode::kOk; }
   const DecodeError& error() const { return error_; }
 
@@ -35,6 +38,7 @@ class DecodeContext {
  private:
   const Limits& limits_;
   DecodeError error_;
+  uint32_t protocol_version_ = 1;
 };
 
 // "nil", "bool", "unsigned integer", "negative integer", "float32", "float64", "str", "bin",

@@ -191,14 +191,14 @@ BOOST_AUTO_TEST_CASE(UnknownRequestDuplicateAndBadRowAreRefused) {
   BOOST_TEST(std::string(LabelResultName(LabelResult::kDuplicate)) == "duplicate");
 }
 
-BOOST_AUTO_TEST_CASE(CacheIsBoundedInRowsAndForgetsTheOldestRequestFirst) {
+BOOST_AUTO_TEST_CASE(CacheIsBoundedInRowsAndForgetsTheOldestRequestFirstWhoseLabelsAreThenTooLate) {
   DriftAccumulator acc(kCols, nullptr, 0, 5, 3);
   const std::vector<float> rows = RowsFrom(0, 6);
   const std::vector<float> probs(6, 0.6f);
   acc.Record(1, rows.data(), 2, probs.data(), 0);
   acc.Record(2, rows.data() + 2 * kCols, 2, probs.data(), 0);
   acc.Record(3, rows.data() + 4 * kCols, 2, probs.data(), 0);  // 6 rows > 5: request 1 leaves
-  BOOST_TEST(acc.Label(1, 0, 1) == LabelResult::kUnknownRequest);
+  BOOST_TEST(acc.Label(1, 0, 1) == LabelResult::kTooLate);
   BOOST_TEST(acc.Label(2, 1, 1) == LabelResult::kJoined);
   BOOST_TEST(acc.Label(3, 1, 1) == LabelResult::kJoined);
 
@@ -215,7 +215,8 @@ BOOST_AUTO_TEST_CASE(CacheIsBoundedInRowsAndForgetsTheOldestRequestFirst) {
 
   // Many more requests than fit: only the newest ones (5 rows' worth) are joinable.
   for (uint64_t id = 100; id < 200; ++id) acc.Record(id, rows.data(), 1, probs.data(), 0);
-  for (uint64_t id = 100; id < 195; ++id) BOOST_TEST(acc.Label(id, 0, 1) == LabelResult::kUnknownRequest);
+  for (uint64_t id = 100; id < 195; ++id) BOOST_TEST(acc.Label(id, 0, 1) == LabelResult::kTooLate);
+  BOOST_TEST(acc.Label(99, 0, 1) == LabelResult::kUnknownRequest);  // never seen
   for (uint64_t id = 195; id < 200; ++id) BOOST_TEST(acc.Label(id, 0, 1) == LabelResult::kJoined);
 }
 

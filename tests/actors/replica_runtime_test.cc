@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <limits>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -136,7 +137,7 @@ BOOST_AUTO_TEST_CASE(AnswersNotReadyUntilTheBusDeliversAVersionThenServesIt) {
   BOOST_TEST(summary.features[0].count == 3u);
 }
 
-BOOST_AUTO_TEST_CASE(AppliesNewerVersionsFromTheBusAndJoinsLabelsToScoredRows) {
+BOOST_AUTO_TEST_CASE(AppliesNewerVersionsFromTheBusJoinsLabelsToScoredRowsAndAcksDroppedOnesWithWhy) {
   Bus bus;
   std::mutex mu;
   std::vector<wire::LabelFeedback> unmatched;
@@ -161,7 +162,14 @@ BOOST_AUTO_TEST_CASE(AppliesNewerVersionsFromTheBusAndJoinsLabelsToScoredRows) {
 
   // A label for a row it scored joins here; one for a request it never saw goes to the handler.
   BOOST_TEST(client->SendLabel(reply.request_id, 2, 1, 5s).ok());
-  BOOST_TEST(client->SendLabel(987654321, 0, 1, 5s).ok());
+  BOOST_TEST(client->SendLabel(987654321, 0, 1, 5s).ok());  // forwarded: acknowledged OK
+  // Dropped labels are acknowledged as dropped, with the reason.
+  const reflex::Status duplicate = client->SendLabel(reply.request_id, 2, 0, 5s);
+  BOOST_TEST(!duplicate.ok());
+  BOOST_TEST(duplicate.message().find("LabelDropped") != std::string::npos, duplicate.message());
+  BOOST_TEST(duplicate.message().find("duplicate") != std::string::npos, duplicate.message());
+  const reflex::Status out_of_range = client->SendLabel(reply.request_id, 99, 0, 5s);
+  BOOST_TEST(out_of_range.message().find("row out of range") != std::string::npos, out_of_range.message());
   BOOST_TEST_REQUIRE(Eventually(
       [&] {
         std::lock_guard<std::mutex> lock(mu);
@@ -179,6 +187,26 @@ BOOST_AUTO_TEST_CASE(AppliesNewerVersionsFromTheBusAndJoinsLabelsToScoredRows) {
   BOOST_TEST(summary.label_tp + summary.label_fp + summary.label_tn + summary.label_fn == 1u);
   BOOST_REQUIRE(!summary.sample_labels.empty());
   BOOST_TEST(summary.sample_labels.back() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(ARowOfFloatMaxValuesIsRefusedNamingTheRowAndNeverReachesTheDriftStatistics) {
+  Bus bus;
+  auto runtime = ReplicaRuntime::Start(Options(bus), [](const wire::LabelFeedback&) {});
+  BOOST_REQUIRE_MESSAGE(runtime.ok(), runtime.status().ToString());
+  ReplicaRuntime& rt = **runtime;
+  bus.Publish(VersionOf(0));
+  BOOST_TEST_REQUIRE(Eventually([&] { return rt.ready(); }, 10s));
+  auto client = Client(rt.endpoint());
+  // Row 0 ordinary, row 1 every feature float32-max: legal input, but the model overflows.
+  std::vector<float> rows(2 * kDims, 0.25f);
+  for (size_t c = 0; c < kDims; ++c) rows[kDims + c] = (c % 2 ? -1.0f : 1.0f) * std::numeric_limits<float>::max();
+  auto reply = client->Score(rows.data(), 2, static_cast<uint32_t>(kDims), 10s);
+  BOOST_REQUIRE_MESSAGE(reply.ok(), reply.status().ToString());
+  // (Before the check, this row was answered error 0 with probability NaN.)
+  BOOST_TEST(reply->error == ErrorCode::kNonFiniteScore);
+  BOOST_TEST(reply->message.find("rows[1]") != std::string::npos, reply->message);
+  BOOST_TEST(reply->probabilities.empty());
+  BOOST_TEST(rt.drift().pending_rows() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(AVersionThatDoesNotFitTheModelIsRefusedAndTheLastGoodOneKeepsServing) {

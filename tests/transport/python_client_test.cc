@@ -178,6 +178,7 @@ BOOST_AUTO_TEST_CASE(PythonClientSendsLabelFeedback) {
   options.label_sink = [&](const reflex::wire::LabelFeedback& label) {
     std::lock_guard<std::mutex> lock(mu);
     labels.push_back(label);
+    return reflex::transport::LabelOutcome::kJoined;
   };
   auto server = StartServer(scorer, options);
   TempDir dir;
@@ -187,7 +188,7 @@ BOOST_AUTO_TEST_CASE(PythonClientSendsLabelFeedback) {
   const std::string file = dir.Write("labels.csv", "request_id,row,label\n77,0,0\n77,2,1\n");
   Run many = RunClient(dir, "label --endpoint " + server->endpoint() + " --input " + file);
   BOOST_TEST_REQUIRE(many.exit_code == 0, many.err);
-  BOOST_TEST(many.out == "sent 2 label(s)\n");
+  BOOST_TEST(many.out == "labels: 2 received, 2 joined, 0 forwarded, 0 dropped\n");
 
   std::lock_guard<std::mutex> lock(mu);
   BOOST_REQUIRE(labels.size() == 3u);
@@ -197,6 +198,68 @@ BOOST_AUTO_TEST_CASE(PythonClientSendsLabelFeedback) {
   BOOST_TEST(labels[2].request_id == 77u);
   BOOST_TEST(labels[2].row == 2u);
   BOOST_TEST(labels[2].label == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(PythonClientKeepsSixtyTwoBitRequestIdsExactAndExitsNonZeroWhenEveryLabelDrops) {
+  auto scorer = std::make_shared<FakeScorer>(3);
+  std::mutex mu;
+  std::vector<reflex::wire::LabelFeedback> labels;
+  ScoringServerOptions options;
+  const uint64_t known = (uint64_t{1} << 62) + 3;  // a double would round it to 2^62
+  options.label_sink = [&](const reflex::wire::LabelFeedback& label) {
+    std::lock_guard<std::mutex> lock(mu);
+    labels.push_back(label);
+    return label.request_id == known ? reflex::transport::LabelOutcome::kJoined
+                                     : reflex::transport::LabelOutcome::kUnknownRequest;
+  };
+  auto server = StartServer(scorer, options);
+  TempDir dir;
+  const std::string mixed = dir.Write("mixed.csv", "request_id,row,label\n" + std::to_string(known) + ",0,1\n" +
+                                                       std::to_string(known + 1) + ",1,0\n");
+  Run some = RunClient(dir, "label --endpoint " + server->endpoint() + " --input " + mixed);
+  BOOST_TEST(some.exit_code == 0, some.err);
+  BOOST_TEST(some.out == "labels: 2 received, 1 joined, 0 forwarded, 1 dropped (unknown request 1)\n");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    BOOST_REQUIRE(labels.size() == 2u);
+    BOOST_TEST(labels[0].request_id == known);
+    BOOST_TEST(labels[1].request_id == known + 1);
+  }
+  const std::string lost = dir.Write("lost.csv", std::to_string(known + 7) + ",0,1\n");
+  Run none = RunClient(dir, "label --endpoint " + server->endpoint() + " --input " + lost);
+  BOOST_TEST(none.exit_code == 1);
+  BOOST_TEST(none.out == "labels: 1 received, 0 joined, 0 forwarded, 1 dropped (unknown request 1)\n");
+  BOOST_TEST(none.err.find("every label was dropped") != std::string::npos, none.err);
+}
+
+BOOST_AUTO_TEST_CASE(PythonClientPrintsTheSchemaAndScoresKClassModelsInVersionTwo) {
+  auto scorer = std::make_shared<FakeScorer>(3);
+  scorer->set_classes(3);
+  scorer->set_schema({{"V1", "V2", "V3"}, {"0", "1", "2"}});
+  auto server = StartServer(scorer);
+  TempDir dir;
+  Run schema = RunClient(dir, "schema --endpoint " + server->endpoint());
+  BOOST_TEST_REQUIRE(schema.exit_code == 0, schema.err);
+  BOOST_TEST(schema.out.find("\"feature_names\": [\"V1\", \"V2\", \"V3\"]") != std::string::npos, schema.out);
+  BOOST_TEST(schema.out.find("\"protocol_versions\": [2]") != std::string::npos, schema.out);
+  // Columns named in another order: the server reorders them.
+  const std::string rows = dir.Write("rows.csv", "V3,V1,V2\n0.5,-1,2\n");
+  Run scored = RunClient(dir, "score --columns --endpoint " + server->endpoint() + " --input " + rows);
+  BOOST_TEST_REQUIRE(scored.exit_code == 0, scored.err);
+  float expected[3];
+  const float model_order[3] = {-1.0f, 2.0f, 0.5f};
+  reflex::transport::testing::ReferenceClassProbabilities(model_order, 3, 3, expected);
+  std::istringstream out(scored.out);
+  std::string header, line;
+  std::getline(out, header);
+  std::getline(out, line);
+  BOOST_TEST(header == "request_id,row,class,p0,p1,p2,version");
+  std::vector<std::string> fields;
+  std::stringstream ss(line);
+  for (std::string f; std::getline(ss, f, ',');) fields.push_back(f);
+  BOOST_REQUIRE(fields.size() == 7u);
+  BOOST_TEST(fields[2] == "2");
+  for (int k = 0; k < 3; ++k) BOOST_TEST(std::abs(std::stod(fields[3 + k]) - expected[k]) < 1e-7);
 }
 
 BOOST_AUTO_TEST_CASE(PythonClientReportsServerRefusalsAndSilence) {

@@ -425,6 +425,7 @@ BOOST_AUTO_TEST_CASE(LabelFeedbackIsAcknowledgedAndDelivered) {
   options.label_sink = [&](const reflex::wire::LabelFeedback& label) {
     std::lock_guard<std::mutex> lock(mu);
     received.push_back(label);
+    return reflex::transport::LabelOutcome::kJoined;
   };
   auto server = StartServer(scorer, options);
   auto client = Client({server->endpoint()});

@@ -1,6 +1,7 @@
 // Test helpers for the transport tests: a fake Scorer and a raw DEALER peer.
 //
-// FakeScorer computes sigmoid(sum(row)) per row (so any row's probability can be recomputed
+// FakeScorer computes sigmoid(sum(row)) per row (or, made K-class with set_classes, a softmax
+// over K logits sum(row) * k) (so any row's probability can be recomputed
 // alone and compared with what a batched call returned), records the rows of every call, and can
 // be made not ready, slow, or held at a gate until the test releases it. Thread-safe.
 // RawPeer is a DEALER that sends hand-made frames (garbage included) and reads raw replies;
@@ -44,11 +45,26 @@ inline float ReferenceProbability(const float* row, uint32_t cols) {
   return 1.0f / (1.0f + std::exp(-sum));
 }
 
+// Softmax over K logits z_k = k * sum(row) / K, written to out[0..K).
+inline void ReferenceClassProbabilities(const float* row, uint32_t cols, uint32_t k, float* out) {
+  float sum = 0;
+  for (uint32_t c = 0; c < cols; ++c) sum += row[c];
+  float total = 0;
+  for (uint32_t j = 0; j < k; ++j) total += out[j] = std::exp(sum * static_cast<float>(j) / static_cast<float>(k));
+  for (uint32_t j = 0; j < k; ++j) out[j] /= total;
+}
+
 class FakeScorer : public Scorer {
  public:
   explicit FakeScorer(uint32_t cols) : cols_(cols) {}
 
   uint32_t cols() const override { return cols_; }
+  uint32_t outputs_per_row() const override { return classes_; }
+  ModelSchema schema() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return schema_;
+  }
+  ServedVersion served() const override { return {ready_.load(), version_.load(), epoch_.load()}; }
 
   Result<uint64_t> Score(const float* rows, size_t n_rows, float* probs) override {
     calls_++;
@@ -61,13 +77,26 @@ class FakeScorer : public Scorer {
     }
     if (delay_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us_.load()));
     if (!ready_) return Status::Unavailable("no adapter version loaded yet");
-    for (size_t r = 0; r < n_rows; ++r) probs[r] = ReferenceProbability(rows + r * cols_, cols_);
+    for (size_t r = 0; r < n_rows; ++r) {
+      if (classes_ == 1) {
+        probs[r] = ReferenceProbability(rows + r * cols_, cols_);
+      } else {
+        ReferenceClassProbabilities(rows + r * cols_, cols_, classes_, probs + r * classes_);
+      }
+    }
     return version_.load();
   }
 
   void set_ready(bool ready) { ready_ = ready; }
   void set_delay_us(int us) { delay_us_ = us; }
   void set_version(uint64_t v) { version_ = v; }
+  void set_epoch(uint64_t e) { epoch_ = e; }
+  // Before the server starts: K >= 2 makes this a K-class scorer.
+  void set_classes(uint32_t k) { classes_ = k; }
+  void set_schema(ModelSchema schema) {
+    std::lock_guard<std::mutex> lock(mu_);
+    schema_ = std::move(schema);
+  }
   // Closed: every Score call blocks (after recording itself) until Open().
   void CloseGate() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -91,7 +120,10 @@ class FakeScorer : public Scorer {
 
  private:
   const uint32_t cols_;
+  uint32_t classes_ = 1;
+  ModelSchema schema_;  // guarded by mu_
   std::atomic<bool> ready_{true};
+  std::atomic<uint64_t> epoch_{1};
   std::atomic<int> delay_us_{0};
   std::atomic<uint64_t> version_{7};
   std::atomic<size_t> calls_{0};

@@ -111,18 +111,18 @@ BOOST_AUTO_TEST_CASE(RefusesOtherProtocolVersionsNamingBoth) {
   FrameEdit edit(SampleHeartbeat());
   edit.Version(7);
   BOOST_TEST(ExpectRefused(edit.Frame(), ErrorCode::kUnsupportedVersion) ==
-             "envelope: protocol version 7 not supported (this peer speaks 1)");
+             "envelope: protocol version 7 not supported (this peer speaks 1..2)");
   ExpectRefused(PackValue(std::make_tuple(0)), ErrorCode::kUnsupportedVersion);
-  ExpectRefused(PackValue(std::make_tuple(2, 1, 2, 3)), ErrorCode::kUnsupportedVersion);
+  ExpectRefused(PackValue(std::make_tuple(3, 1, 2, 3)), ErrorCode::kUnsupportedVersion);
 }
 
 BOOST_AUTO_TEST_CASE(RefusesUnknownMessageTypes) {
-  for (uint64_t type : {uint64_t{0}, uint64_t{12}, uint64_t{255}, uint64_t{1} << 40}) {
+  for (uint64_t type : {uint64_t{0}, uint64_t{16}, uint64_t{255}, uint64_t{1} << 40}) {
     FrameEdit edit(SampleHeartbeat());
     edit.Type(type);
     const std::string message = ExpectRefused(edit.Frame(), ErrorCode::kUnknownType);
     BOOST_TEST(message == "envelope: message type " + std::to_string(type) +
-                              " is not known (this peer knows 1..11)");
+                              " is not known (this peer knows 1..15)");
   }
 }
 

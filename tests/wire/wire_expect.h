@@ -47,6 +47,7 @@ inline void ExpectSameFields(const ScoreRequest& a, const ScoreRequest& b) {
   if (a.deadline_unix_us && b.deadline_unix_us) {
     BOOST_TEST(*a.deadline_unix_us == *b.deadline_unix_us);
   }
+  BOOST_TEST(a.columns == b.columns);
 }
 
 inline void ExpectSameFields(const ScoreReply& a, const ScoreReply& b) {
@@ -55,6 +56,8 @@ inline void ExpectSameFields(const ScoreReply& a, const ScoreReply& b) {
   BOOST_TEST(a.message == b.message);
   BOOST_TEST(SameBits(a.probabilities, b.probabilities));
   BOOST_TEST(a.version == b.version);
+  BOOST_TEST(a.outputs_per_row == b.outputs_per_row);
+  BOOST_TEST(a.classes == b.classes);
 }
 
 inline void ExpectSameFields(const LabelFeedback& a, const LabelFeedback& b) {
@@ -136,6 +139,47 @@ inline void ExpectSameFields(const ControlReply& a, const ControlReply& b) {
 
 inline void ExpectSameFields(const SnapshotRequest& a, const SnapshotRequest& b) {
   BOOST_TEST(a.subscriber_id == b.subscriber_id);
+}
+
+inline void ExpectSameFields(const SchemaRequest& a, const SchemaRequest& b) {
+  BOOST_TEST(a.request_id == b.request_id);
+}
+
+inline void ExpectSameFields(const SchemaReply& a, const SchemaReply& b) {
+  BOOST_TEST(a.request_id == b.request_id);
+  BOOST_TEST(static_cast<int>(a.error) == static_cast<int>(b.error));
+  BOOST_TEST(a.message == b.message);
+  BOOST_TEST(a.feature_names == b.feature_names);
+  BOOST_TEST(a.class_names == b.class_names);
+  BOOST_TEST(a.cols == b.cols);
+  BOOST_TEST(a.outputs_per_row == b.outputs_per_row);
+  BOOST_TEST(a.ready == b.ready);
+  BOOST_TEST(a.version == b.version);
+  BOOST_TEST(a.epoch == b.epoch);
+  BOOST_TEST(a.protocol_versions == b.protocol_versions);
+}
+
+inline void ExpectSameFields(const LabelBatch& a, const LabelBatch& b) {
+  BOOST_TEST(a.request_id == b.request_id);
+  BOOST_TEST(a.request_ids == b.request_ids);
+  BOOST_TEST(a.rows == b.rows);
+  BOOST_TEST(a.labels == b.labels);
+}
+
+inline void ExpectSameFields(const LabelAck& a, const LabelAck& b) {
+  BOOST_TEST(a.request_id == b.request_id);
+  BOOST_TEST(static_cast<int>(a.error) == static_cast<int>(b.error));
+  BOOST_TEST(a.message == b.message);
+  BOOST_TEST(a.received == b.received);
+  BOOST_TEST(a.joined == b.joined);
+  BOOST_TEST(a.forwarded == b.forwarded);
+  BOOST_TEST(a.dropped == b.dropped);
+  BOOST_TEST(a.dropped_unknown_request == b.dropped_unknown_request);
+  BOOST_TEST(a.dropped_row_out_of_range == b.dropped_row_out_of_range);
+  BOOST_TEST(a.dropped_duplicate == b.dropped_duplicate);
+  BOOST_TEST(a.dropped_too_late == b.dropped_too_late);
+  BOOST_TEST(a.dropped_invalid == b.dropped_invalid);
+  BOOST_TEST(a.outcomes == b.outcomes);
 }
 
 inline void ExpectSameMessage(const Message& a, const Message& b) {

@@ -119,13 +119,72 @@ inline ControlReply SampleControlReply() {
 
 inline SnapshotRequest SampleSnapshotRequest() { return {"replica-2"}; }
 
-// At least one message of every type, in MessageType order, then variants.
+inline SchemaRequest SampleSchemaRequest() { return {45}; }
+
+inline SchemaReply SampleSchemaReply() {
+  SchemaReply m;
+  m.request_id = 46;
+  m.feature_names = {"temp_c", "pressure", "caf\xc3\xa9"};
+  m.class_names = {"ok", "leak", "seal"};
+  m.cols = 3;
+  m.outputs_per_row = 3;
+  m.ready = true;
+  m.version = 12;
+  m.epoch = 4;
+  m.protocol_versions = {2};
+  return m;
+}
+
+inline LabelBatch SampleLabelBatch() {
+  LabelBatch m;
+  m.request_id = 47;
+  m.request_ids = {std::numeric_limits<uint64_t>::max() >> 2, 9, 9};
+  m.rows = {0, 1, 4294967295u};
+  m.labels = {1, 0, 2};
+  return m;
+}
+
+inline LabelAck SampleLabelAck() {
+  LabelAck m;
+  m.request_id = 47;
+  m.message = "label_batch: 2 of 3 labels dropped: unknown request 1, row out of range 1";
+  m.received = 3;
+  m.joined = 1;
+  m.dropped = 2;
+  m.dropped_unknown_request = 1;
+  m.dropped_row_out_of_range = 1;
+  m.outcomes = {0, 2, 3};
+  return m;
+}
+
+// A score request that names its columns.
+inline ScoreRequest SampleNamedScoreRequest() {
+  ScoreRequest m = SampleScoreRequest(false);
+  m.columns = {"b", "a", "c"};
+  return m;
+}
+
+// At least one message of every type, in MessageType order, then variants. Every one
+// round-trips through a version 1 envelope (a version 2 score reply: SampleClassReply).
 inline std::vector<Message> SampleMessages() {
   return {SampleScoreRequest(),   SampleScoreReply(),         SampleLabelFeedback(),
           SampleDriftSummary(),   SampleHealJob(),            SampleHealResult(),
           SampleAdapterUpdate(),  SampleHeartbeat(),          SampleControlRequest(),
-          SampleControlReply(),   SampleSnapshotRequest(),    SampleScoreRequest(false),
-          SampleErrorReply(),     SampleHealResult(false),    Message(ScoreRequest{})};
+          SampleControlReply(),   SampleSnapshotRequest(),    SampleSchemaRequest(),
+          SampleSchemaReply(),    SampleLabelBatch(),         SampleLabelAck(),
+          SampleScoreRequest(false), SampleErrorReply(),      SampleHealResult(false),
+          Message(ScoreRequest{}), SampleNamedScoreRequest()};
+}
+
+// A version 2 reply of a 3-class model: two rows of three probabilities and their classes.
+inline ScoreReply SampleClassReply() {
+  ScoreReply m;
+  m.request_id = 48;
+  m.probabilities = {0.125f, 0.75f, 0.125f, 0.5f, 0.25f, 0.25f};
+  m.version = 9;
+  m.outputs_per_row = 3;
+  m.classes = {1, 0};
+  return m;
 }
 
 }  // namespace reflex::wire::testing

@@ -4,18 +4,24 @@
 A library and a command-line tool. It speaks the wire protocol of libs/wire (PROTOCOL.md):
 every message is ONE ZeroMQ frame holding a msgpack envelope
 
-    [protocol_version (1), message_type, body_map]
+    [protocol_version (1 or 2), message_type, body_map]
 
     score_request  (type 1): {"request_id": uint64, "cols": uint32,
                               "rows": bin of little-endian float32, row-major,
-                              "deadline_unix_us": int64 (optional)}
+                              "deadline_unix_us": int64 (optional), "columns": [str] (optional)}
     score_reply    (type 2): {"request_id", "error": uint16, "message": str,
-                              "probabilities": bin of float32 (one per row), "version": uint64}
-    label_feedback (type 3): {"request_id": the scored request's id, "row": uint32, "label": 0|1}
+                              "probabilities": bin of float32, "version": uint64,
+                              version 2 only: "outputs_per_row": uint32, "classes": [uint64]}
+    label_feedback (type 3): {"request_id": the scored request's id, "row": uint32, "label": uint8}
+    schema_request (type 12) -> schema_reply (type 13): feature and class names, served version
+    label_batch    (type 14) -> label_ack (type 15): how many labels joined, forwarded, dropped
 
-A scoring server answers a score_request with a score_reply, and a label_feedback with a
-score_reply echoing its request_id, error 0 and no probabilities (an acknowledgement).
-Replies are matched to requests by request_id; anything else that arrives is skipped.
+A binary model answers one P(positive) per row in either version; a K-class model answers only
+version 2 requests, with K class probabilities per row and each row's predicted class. This
+client sends version 1 and switches to version 2 for good when a server asks for it
+(UnsupportedVersion), so it works against old servers and K-class models alike. Request ids
+are integers end to end (never parsed through float). Replies are matched to requests by
+request_id; anything else that arrives is skipped.
 
 Reliability is the ZeroMQ guide's Lazy Pirate pattern, as in libs/transport/scoring_client.h:
 one DEALER socket per replica, replicas used round robin; a try that gets no reply within
@@ -28,15 +34,21 @@ Command line:
   reflex_client.py score --endpoint tcp://host:port [--endpoint ...] [--input rows.csv|-]
       reads CSV rows of numbers (a header line, blank lines and '#' lines are skipped; columns
       named with --drop-column are removed first, e.g. a label column), scores them in requests
-      of --batch-size rows and prints CSV: request_id,row,probability,version
-  reflex_client.py label --endpoint ... --request-id ID --row R --label 0|1
+      of --batch-size rows and prints CSV: request_id,row,probability,version (binary model) or
+      request_id,row,class,p0,...,pK-1,version (K-class). --columns sends the header's names, so
+      the server reorders them to the model's order (or names the ones it does not know).
+  reflex_client.py label --endpoint ... --request-id ID --row R --label CLASS
   reflex_client.py label --endpoint ... --input labels.csv    (lines: request_id,row,label)
-Exit status: 0 success; 1 a server refused a request (its error is printed to stderr);
-2 bad usage or input; 3 no replica answered in time.
+      sends the labels in label_batch messages and prints the counts: joined, forwarded and
+      dropped by reason; exits 1 when every label was dropped.
+  reflex_client.py schema --endpoint ...    prints the served model's schema as JSON
+Exit status: 0 success; 1 a server refused a request (its error is printed to stderr), or every
+label was dropped; 2 bad usage or input; 3 no replica answered in time.
 """
 
 import argparse
 import csv
+import json
 import random
 import struct
 import sys
@@ -46,17 +58,31 @@ import msgpack
 import zmq
 
 PROTOCOL_VERSION = 1
+PROTOCOL_VERSION_2 = 2
+SUPPORTED_VERSIONS = (1, 2)
 TYPE_SCORE_REQUEST = 1
 TYPE_SCORE_REPLY = 2
 TYPE_LABEL_FEEDBACK = 3
+TYPE_SCHEMA_REQUEST = 12
+TYPE_SCHEMA_REPLY = 13
+TYPE_LABEL_BATCH = 14
+TYPE_LABEL_ACK = 15
+MAX_LABELS_PER_BATCH = 10000
+
+# transport::LabelOutcome, as label_ack.outcomes numbers them.
+LABEL_OUTCOMES = {0: "joined", 1: "forwarded", 2: "unknown request", 3: "row out of range",
+                  4: "duplicate", 5: "too late", 6: "invalid label"}
 
 # wire::ErrorCode (PROTOCOL.md §6, names as wire::ErrorCodeName); the numbers are stable.
 ERROR_NAMES = {
     0: "Ok", 1: "Malformed", 2: "UnsupportedVersion", 3: "UnknownType", 4: "MissingField",
     5: "WrongType", 6: "WrongFeatureCount", 7: "NonFinite", 8: "TooManyRows", 9: "TooLarge",
     10: "DeadlineExceeded", 11: "Overloaded", 12: "NotReady", 13: "Unauthorized",
-    14: "InvalidArgument", 15: "Internal",
+    14: "InvalidArgument", 15: "Internal", 16: "LabelDropped", 17: "NonFiniteScore",
+    18: "ColumnMismatch",
 }
+UNSUPPORTED_VERSION = 2
+UNKNOWN_TYPE = 3
 OVERLOADED = 11
 NOT_READY = 12
 RETRYABLE = (OVERLOADED, NOT_READY)
@@ -82,13 +108,21 @@ class ServerError(ReflexError):
 
 
 class ScoreResult:
-    """One scored request: its id (use it for label feedback), one probability per row, and the
-    adapter version that scored every row."""
+    """One scored request: its id (use it for label feedback), outputs_per_row probabilities per
+    row (1: P(positive); K: class probabilities, flat, row-major), the predicted class of each row
+    (empty from a version 1 server) and the adapter version that scored every row."""
 
-    def __init__(self, request_id, probabilities, version):
+    def __init__(self, request_id, probabilities, version, outputs_per_row=1, classes=()):
         self.request_id = request_id
         self.probabilities = probabilities
         self.version = version
+        self.outputs_per_row = outputs_per_row
+        self.classes = list(classes)
+
+    def row(self, i):
+        """Row i's outputs: [p] for a binary model, [p0, ..., pK-1] for a K-class one."""
+        k = self.outputs_per_row
+        return self.probabilities[i * k:(i + 1) * k]
 
     def __repr__(self):
         return "ScoreResult(request_id=%d, version=%d, probabilities=%r)" % (
@@ -101,8 +135,10 @@ def _float32_bin(values):
     return struct.pack("<%df" % len(values), *values)
 
 
-def encode_score_request(request_id, rows, cols, deadline_unix_us=None):
-    """rows: a flat sequence of len(rows) == n * cols numbers, or a sequence of rows."""
+def encode_score_request(request_id, rows, cols, deadline_unix_us=None, columns=None,
+                         protocol_version=PROTOCOL_VERSION):
+    """rows: a flat sequence of len(rows) == n * cols numbers, or a sequence of rows. columns:
+    optional names of the cols columns, in the order the rows have them."""
     flat = []
     for item in rows:
         if isinstance(item, (list, tuple)):
@@ -116,14 +152,42 @@ def encode_score_request(request_id, rows, cols, deadline_unix_us=None):
     body = {"request_id": request_id, "cols": cols, "rows": _float32_bin(flat)}
     if deadline_unix_us is not None:
         body["deadline_unix_us"] = int(deadline_unix_us)
-    return msgpack.packb([PROTOCOL_VERSION, TYPE_SCORE_REQUEST, body], use_bin_type=True)
+    if columns:
+        if len(columns) != cols:
+            raise ValueError("%d column names for %d columns" % (len(columns), cols))
+        body["columns"] = [str(c) for c in columns]
+    return msgpack.packb([protocol_version, TYPE_SCORE_REQUEST, body], use_bin_type=True)
+
+
+def _check_label(request_id, row, label):
+    for name, value, top in (("request_id", request_id, 2 ** 64 - 1), ("row", row, 2 ** 32 - 1),
+                             ("label", label, 255)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+            raise ValueError("%s must be an integer in 0..%d, got %r" % (name, top, value))
 
 
 def encode_label_feedback(request_id, row, label):
-    if label not in (0, 1):
-        raise ValueError("label must be 0 or 1, got %r" % (label,))
+    """label: the class id; version 1 allows 0 or 1, so larger ids go in a version 2 envelope."""
+    _check_label(request_id, row, label)
     body = {"request_id": request_id, "row": row, "label": label}
-    return msgpack.packb([PROTOCOL_VERSION, TYPE_LABEL_FEEDBACK, body], use_bin_type=True)
+    version = PROTOCOL_VERSION if label <= 1 else PROTOCOL_VERSION_2
+    return msgpack.packb([version, TYPE_LABEL_FEEDBACK, body], use_bin_type=True)
+
+
+def encode_label_batch(batch_id, labels):
+    """labels: a sequence of (request_id, row, label) integer triples."""
+    for request_id, row, label in labels:
+        _check_label(request_id, row, label)
+    body = {"request_id": batch_id,
+            "request_ids": [l[0] for l in labels],
+            "rows": [l[1] for l in labels],
+            "labels": [l[2] for l in labels]}
+    return msgpack.packb([PROTOCOL_VERSION, TYPE_LABEL_BATCH, body], use_bin_type=True)
+
+
+def encode_schema_request(request_id):
+    return msgpack.packb([PROTOCOL_VERSION, TYPE_SCHEMA_REQUEST, {"request_id": request_id}],
+                         use_bin_type=True)
 
 
 def _float32_values(value, where):
@@ -136,9 +200,10 @@ def _float32_values(value, where):
     raise ReflexError("%s: expected bin or array, got %s" % (where, type(value).__name__))
 
 
-def decode_score_reply(frame):
-    """Returns a dict with request_id, error, message, probabilities, version; raises
-    ReflexError when the frame is not a score_reply."""
+def decode_reply(frame):
+    """Decodes a score_reply, schema_reply or label_ack into a dict with "type" (the message
+    type), "protocol_version", request_id, error and message, plus the type's fields; raises
+    ReflexError when the frame is none of these."""
     try:
         envelope = msgpack.unpackb(frame, raw=False)
     except Exception as e:  # msgpack raises several types for bad input
@@ -146,20 +211,32 @@ def decode_score_reply(frame):
     if not isinstance(envelope, (list, tuple)) or len(envelope) != 3:
         raise ReflexError("reply: expected [protocol_version, type, body]")
     version, message_type, body = envelope
-    if version != PROTOCOL_VERSION:
+    if version not in SUPPORTED_VERSIONS:
         raise ReflexError("reply: protocol version %r not supported" % (version,))
-    if message_type != TYPE_SCORE_REPLY or not isinstance(body, dict):
-        raise ReflexError("reply: message type %r is not a score_reply" % (message_type,))
+    if message_type not in (TYPE_SCORE_REPLY, TYPE_SCHEMA_REPLY, TYPE_LABEL_ACK) or not isinstance(body, dict):
+        raise ReflexError("reply: message type %r is not a reply this client knows" % (message_type,))
     for field in ("request_id", "error"):
         if not isinstance(body.get(field), int):
-            raise ReflexError("score_reply.%s: missing or not an integer" % field)
-    return {
-        "request_id": body["request_id"],
-        "error": body["error"],
-        "message": body.get("message") or "",
-        "probabilities": _float32_values(body.get("probabilities", b""), "score_reply.probabilities"),
-        "version": body.get("version", 0),
-    }
+            raise ReflexError("reply.%s: missing or not an integer" % field)
+    reply = dict(body)
+    reply["type"] = message_type
+    reply["protocol_version"] = version
+    reply["message"] = body.get("message") or ""
+    if message_type == TYPE_SCORE_REPLY:
+        reply["probabilities"] = _float32_values(body.get("probabilities", b""), "score_reply.probabilities")
+        reply["version"] = body.get("version", 0)
+        reply["outputs_per_row"] = body.get("outputs_per_row", 1)
+        reply["classes"] = list(body.get("classes", []))
+    return reply
+
+
+def decode_score_reply(frame):
+    """Returns a dict with request_id, error, message, probabilities, version, outputs_per_row
+    and classes; raises ReflexError when the frame is not a score_reply."""
+    reply = decode_reply(frame)
+    if reply["type"] != TYPE_SCORE_REPLY:
+        raise ReflexError("reply: message type %r is not a score_reply" % (reply["type"],))
+    return reply
 
 
 # ---- keys (curve_keys.h file format) ----------------------------------------------------------
@@ -211,6 +288,7 @@ class ReflexClient:
         self._down_until = [0.0] * len(self._endpoints)
         self._next = random.randrange(len(self._endpoints))
         self._next_id = random.getrandbits(62) | 1
+        self._protocol_version = PROTOCOL_VERSION  # becomes 2 when a server asks for it
         self.retries = 0
 
     def close(self):
@@ -282,7 +360,7 @@ class ReflexClient:
                 return None
             parts = s.recv_multipart(zmq.DONTWAIT)
             try:
-                reply = decode_score_reply(parts[-1])
+                reply = decode_reply(parts[-1])
             except ReflexError:
                 self._reset(i)
                 return None
@@ -316,34 +394,79 @@ class ReflexClient:
         raise NoReplyError("request %d: no reply from %d replica(s) within %d ms" %
                            (request_id, len(self._endpoints), timeout_ms))
 
-    def score_reply(self, rows, cols, timeout_ms=2000):
-        """Scores rows (flat, or a list of rows of `cols` numbers); returns the reply dict, error
-        replies included. Raises NoReplyError when no replica answered in time."""
+    def _take_id(self):
         request_id = self._next_id
         self._next_id += 1
-        deadline = None
-        if self._send_deadline:
-            deadline = int(time.time() * 1e6) + int(timeout_ms * 1000)
-        frame = encode_score_request(request_id, rows, cols, deadline)
-        return self._call(frame, request_id, timeout_ms)
+        return request_id
 
-    def score(self, rows, cols=None, timeout_ms=2000):
+    def score_reply(self, rows, cols, timeout_ms=2000, columns=None):
+        """Scores rows (flat, or a list of rows of `cols` numbers; `columns` optionally names
+        them); returns the reply dict, error replies included. A K-class model refuses version 1
+        with UnsupportedVersion: the request is sent again as version 2, and so is every later
+        one. Raises NoReplyError when no replica answered in time."""
+        for _ in range(2):
+            request_id = self._take_id()
+            deadline = None
+            if self._send_deadline:
+                deadline = int(time.time() * 1e6) + int(timeout_ms * 1000)
+            frame = encode_score_request(request_id, rows, cols, deadline, columns, self._protocol_version)
+            reply = self._call(frame, request_id, timeout_ms)
+            if (reply["error"] == UNSUPPORTED_VERSION and self._protocol_version == PROTOCOL_VERSION
+                    and "protocol_version 2" in reply["message"]):
+                self._protocol_version = PROTOCOL_VERSION_2
+                continue
+            return reply
+        return reply
+
+    def score(self, rows, cols=None, timeout_ms=2000, columns=None):
         """Scores a list of rows; returns a ScoreResult. Raises ServerError on an error reply."""
         if cols is None:
             if not rows or not isinstance(rows[0], (list, tuple)):
                 raise ValueError("cols is needed for flat rows")
             cols = len(rows[0])
-        reply = self.score_reply(rows, cols, timeout_ms)
+        reply = self.score_reply(rows, cols, timeout_ms, columns)
         if reply["error"] != 0:
             raise ServerError(reply["request_id"], reply["error"], reply["message"])
-        return ScoreResult(reply["request_id"], reply["probabilities"], reply["version"])
+        return ScoreResult(reply["request_id"], reply["probabilities"], reply["version"],
+                           reply["outputs_per_row"], reply["classes"])
 
     def send_label(self, request_id, row, label, timeout_ms=2000):
-        """Sends the true label of row `row` of the scored request `request_id` and waits for the
-        acknowledgement. Raises ServerError when refused, NoReplyError when nobody answered."""
+        """Sends the true label (class id) of row `row` of the scored request `request_id` and
+        waits for the acknowledgement. Raises ServerError when refused or dropped (LabelDropped:
+        its message says why), NoReplyError when nobody answered."""
         reply = self._call(encode_label_feedback(request_id, row, label), request_id, timeout_ms)
         if reply["error"] != 0:
             raise ServerError(request_id, reply["error"], reply["message"])
+
+    def send_labels(self, labels, timeout_ms=2000):
+        """Sends (request_id, row, label) triples in label_batch messages; returns the summed
+        counts: received, joined, forwarded, dropped and dropped_<reason>. Raises ServerError when
+        a batch is refused, NoReplyError when nobody answered."""
+        totals = {}
+        labels = list(labels)
+        for start in range(0, len(labels), MAX_LABELS_PER_BATCH):
+            chunk = labels[start:start + MAX_LABELS_PER_BATCH]
+            batch_id = self._take_id()
+            reply = self._call(encode_label_batch(batch_id, chunk), batch_id, timeout_ms)
+            if reply["error"] != 0:
+                raise ServerError(batch_id, reply["error"], reply["message"])
+            if reply["type"] != TYPE_LABEL_ACK:
+                raise ReflexError("label_batch %d: the reply is not a label_ack" % batch_id)
+            for key, value in reply.items():
+                if key in ("received", "joined", "forwarded", "dropped") or key.startswith("dropped_"):
+                    totals[key] = totals.get(key, 0) + int(value)
+        return totals
+
+    def schema(self, timeout_ms=2000):
+        """The served model's schema (a dict: feature_names, class_names, cols, outputs_per_row,
+        ready, version, epoch, protocol_versions). Raises ServerError when refused."""
+        request_id = self._take_id()
+        reply = self._call(encode_schema_request(request_id), request_id, timeout_ms)
+        if reply["error"] != 0:
+            raise ServerError(request_id, reply["error"], reply["message"])
+        if reply["type"] != TYPE_SCHEMA_REPLY:
+            raise ReflexError("schema_request %d: the reply is not a schema_reply" % request_id)
+        return {k: v for k, v in reply.items() if k not in ("type", "error", "message")}
 
 
 # ---- command line ---------------------------------------------------------------------------
@@ -356,9 +479,10 @@ def _is_number(text):
         return False
 
 
-def read_rows(stream, drop_columns=()):
+def read_rows(stream, drop_columns=(), header_out=None):
     """Yields (line_number, [float, ...]) from CSV text. The first non-comment line is a header
-    when any of its fields is not a number. drop_columns name header columns to remove."""
+    when any of its fields is not a number. drop_columns name header columns to remove.
+    header_out: a list that receives the header's kept column names, when there is a header."""
     reader = csv.reader(stream)
     header = None
     drop = []
@@ -374,6 +498,8 @@ def read_rows(stream, drop_columns=()):
                 raise ReflexError("line %d: no column named %s in the header" %
                                   (line_number, ", ".join(missing)))
             drop = sorted((header.index(c) for c in drop_columns), reverse=True)
+            if header_out is not None:
+                header_out.extend(c for i, c in enumerate(header) if i not in drop)
             continue
         if drop_columns and header is None:
             raise ReflexError("--drop-column needs a header line")
@@ -411,41 +537,96 @@ def _open_input(path):
 def cmd_score(args):
     with _client_from_args(args) as client, _open_input(args.input) as stream:
         out = csv.writer(sys.stdout, lineterminator="\n")
-        out.writerow(["request_id", "row", "probability", "version"])
+        header = []
         batch = []
+        wrote_header = []
 
         def flush():
             if not batch:
                 return
-            result = client.score(batch, timeout_ms=args.timeout_ms)
-            for row, p in enumerate(result.probabilities):
-                out.writerow([result.request_id, row, "%.9g" % p, result.version])
+            if args.columns and not header:
+                raise ReflexError("--columns needs a header line")
+            result = client.score(batch, timeout_ms=args.timeout_ms,
+                                  columns=header if args.columns else None)
+            k = result.outputs_per_row
+            if not wrote_header:
+                wrote_header.append(True)
+                out.writerow(["request_id", "row", "probability", "version"] if k == 1 else
+                             ["request_id", "row", "class"] + ["p%d" % c for c in range(k)] + ["version"])
+            for row in range(len(batch)):
+                p = result.row(row)
+                if k == 1:
+                    out.writerow([result.request_id, row, "%.9g" % p[0], result.version])
+                else:
+                    out.writerow([result.request_id, row, result.classes[row]] + ["%.9g" % v for v in p] +
+                                 [result.version])
             batch.clear()
 
-        for _, values in read_rows(stream, args.drop_column):
+        for _, values in read_rows(stream, args.drop_column, header):
             batch.append(values)
             if len(batch) >= args.batch_size:
                 flush()
         flush()
+        if not wrote_header:
+            out.writerow(["request_id", "row", "probability", "version"])
     return 0
+
+
+def read_labels(stream):
+    """Yields (request_id, row, label) integer triples from CSV lines request_id,row,label (a
+    header, blank and '#' lines skipped). Ids are parsed as integers, never through float: a
+    62-bit id survives exactly."""
+    first = True
+    for line_number, fields in enumerate(csv.reader(stream), start=1):
+        fields = [f.strip() for f in fields]
+        if not fields or all(not f for f in fields) or fields[0].startswith("#"):
+            continue
+        if first and not fields[0].isdigit():
+            first = False
+            continue  # a header
+        first = False
+        if len(fields) != 3:
+            raise ReflexError("line %d: label lines are request_id,row,label, got %d fields" %
+                              (line_number, len(fields)))
+        try:
+            yield tuple(int(f, 10) for f in fields)
+        except ValueError:
+            raise ReflexError("line %d: request_id, row and label must be integers, got %s" %
+                              (line_number, ",".join(fields)))
+
+
+def _format_counts(totals):
+    line = "labels: %d received, %d joined, %d forwarded, %d dropped" % (
+        totals.get("received", 0), totals.get("joined", 0), totals.get("forwarded", 0),
+        totals.get("dropped", 0))
+    reasons = ["%s %d" % (key[len("dropped_"):].replace("_", " "), n)
+               for key, n in sorted(totals.items()) if key.startswith("dropped_") and n]
+    return line + (" (" + ", ".join(reasons) + ")" if reasons else "")
 
 
 def cmd_label(args):
     labels = []
     if args.input is not None:
         with _open_input(args.input) as stream:
-            for _, values in read_rows(stream):
-                if len(values) != 3:
-                    raise ReflexError("label lines are request_id,row,label")
-                labels.append((int(values[0]), int(values[1]), int(values[2])))
+            labels = list(read_labels(stream))
     elif args.request_id is not None and args.row is not None and args.label is not None:
         labels.append((args.request_id, args.row, args.label))
     else:
         raise ReflexError("give --request-id, --row and --label, or --input")
+    if not labels:
+        raise ReflexError("no labels to send")
     with _client_from_args(args) as client:
-        for request_id, row, label in labels:
-            client.send_label(request_id, row, label, timeout_ms=args.timeout_ms)
-    print("sent %d label(s)" % len(labels))
+        totals = client.send_labels(labels, timeout_ms=args.timeout_ms)
+    print(_format_counts(totals))
+    if totals.get("dropped", 0) == totals.get("received", 0):
+        print("reflex_client: every label was dropped", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_schema(args):
+    with _client_from_args(args) as client:
+        print(json.dumps(client.schema(timeout_ms=args.timeout_ms), sort_keys=True))
     return 0
 
 
@@ -465,12 +646,16 @@ def main(argv=None):
     score.add_argument("--batch-size", type=int, default=100, help="rows per request")
     score.add_argument("--drop-column", action="append", default=[],
                        help="header column to leave out (e.g. a label column)")
+    score.add_argument("--columns", action="store_true",
+                       help="send the header's column names (the server reorders them)")
     score.set_defaults(run=cmd_score)
     label = sub.add_parser("label", parents=[common], help="send label feedback")
     label.add_argument("--request-id", type=int)
     label.add_argument("--row", type=int)
-    label.add_argument("--label", type=int, choices=(0, 1))
+    label.add_argument("--label", type=int, help="class id (0 or 1 for a binary model)")
     label.set_defaults(run=cmd_label)
+    schema = sub.add_parser("schema", parents=[common], help="print the served model's schema")
+    schema.set_defaults(run=cmd_schema)
     args = parser.parse_args(argv)
     if getattr(args, "batch_size", 1) < 1:
         parser.error("--batch-size must be >= 1")
