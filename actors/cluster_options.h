@@ -105,6 +105,9 @@ struct CoordinatorOptions {
   std::string id = "coordinator";
   std::shared_ptr<const ModelBundle> bundle;  // required
   std::string registry_dir = "registry";      // empty: in memory (tests, embedded demos)
+  // Start on a registry whose EPOCH or ACTIVE is missing or damaged (core/registry.h: repair);
+  // off, such a registry is refused with a message saying how to recover.
+  bool registry_repair = false;
   std::string weights_publish = "tcp://127.0.0.1:7402";
   std::string weights_snapshot = "tcp://127.0.0.1:7403";
   std::shared_ptr<zmq::context_t> zmq_context;  // embedded mode (see ReplicaOptions); may be null

@@ -28,6 +28,14 @@ void UpdateGauges(CoordinatorSelf self) {
   for (const auto& [id, h] : st.healers) alive += h.alive;
   st.metrics.healers_alive->Set(static_cast<double>(alive));
   st.metrics.replicas->Set(static_cast<double>(st.replicas.size()));
+  size_t in_step = 0, fenced = 0;
+  for (const auto& [id, r] : st.replicas) {
+    in_step += r.alive && InStep(r, st.runtime->published());
+    fenced += Fenced(r, st.runtime->epoch());
+  }
+  st.metrics.replicas_in_step->Set(static_cast<double>(in_step));
+  st.metrics.replicas_fenced->Set(static_cast<double>(fenced));
+  st.metrics.epoch->Set(static_cast<double>(st.runtime->epoch()));
   st.metrics.current_version->Set(static_cast<double>(st.runtime->registry().active()));
 }
 
@@ -282,7 +290,42 @@ void Tick(CoordinatorSelf self) {
   self->delayed_send(self, std::chrono::milliseconds(kTickMs), tick_atom::value);
 }
 
+// A replica's fence has seen an epoch above this coordinator's, or holds a version of this
+// epoch that this coordinator did not publish (its EPOCH file was lost, or another coordinator
+// ran): take an epoch above it, so the fleet follows this coordinator
+// again. Refused (an epoch beyond the registry's maximum) it stays fenced, reported once.
+void FollowFleetEpoch(CoordinatorSelf self, const ReplicaInfo& r) {
+  auto& st = self->state;
+  const AdapterVersion& published = st.runtime->published();
+  // At this very epoch, a version this coordinator did not publish (same or higher number,
+  // other checksum): a previous life used this epoch too, and the fence keeps that version.
+  const bool foreign_at_this_epoch = r.served_epoch == published.epoch && r.served_version >= published.version &&
+                                     r.served_checksum != 0 && r.served_checksum != published.checksum;
+  if (!Fenced(r, st.runtime->epoch()) && !foreign_at_this_epoch) return;
+  const uint64_t before = st.runtime->epoch();
+  auto moved = st.runtime->AdvanceEpochPast(r.highest_epoch);
+  if (!moved.ok()) {
+    if (st.refused_fleet_epoch != r.highest_epoch) {
+      st.refused_fleet_epoch = r.highest_epoch;
+      RecordEvent(self, "epoch_not_advanced", {{"replica", r.id}, {"replica_epoch", r.highest_epoch},
+                                               {"epoch", before}, {"why", moved.status().message()}});
+    }
+    UpdateGauges(self);
+    return;
+  }
+  if (*moved) {
+    RecordEvent(self, "epoch_advanced", {{"from", before}, {"to", st.runtime->epoch()}, {"replica", r.id},
+                                         {"replica_epoch", r.highest_epoch}});
+    UpdateGauges(self);
+  }
+}
+
 }  // namespace
+
+bool InStep(const ReplicaInfo& replica, const AdapterVersion& published) {
+  return replica.served_epoch == published.epoch && replica.served_version == published.version &&
+         replica.served_checksum == published.checksum;
+}
 
 CoordinatorState::~CoordinatorState() {
   if (runtime) runtime->Stop();
@@ -466,7 +509,11 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
         r.id = summary->replica_id;
         r.last_summary_ms = CoordinatorNowMs();
         r.served_version = summary->served_version;
+        r.served_epoch = summary->served_epoch;
+        r.served_checksum = summary->served_checksum;
+        r.highest_epoch = summary->highest_epoch;
         r.rows_scored += summary->rows_scored;
+        FollowFleetEpoch(self, r);
         ObserveSummary(self, *summary);
         s.drift->AddRows(*summary);
         Act(self);

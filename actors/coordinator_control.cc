@@ -59,7 +59,11 @@ nlohmann::json StatusJson(CoordinatorSelf self) {
   for (const auto& [id, rep] : st.replicas) {
     replicas.push_back({{"id", id},
                         {"version", rep.served_version},
-                        {"ready", rep.alive && rep.served_version == st.runtime->registry().active()},
+                        {"epoch", rep.served_epoch},
+                        {"checksum", rep.served_checksum},
+                        {"highest_epoch", rep.highest_epoch},
+                        {"fenced", Fenced(rep, st.runtime->epoch())},
+                        {"ready", rep.alive && !Fenced(rep, st.runtime->epoch()) && InStep(rep, st.runtime->published())},
                         {"alive", rep.alive},
                         {"rows_scored", rep.rows_scored},
                         {"summary_age_ms", now - rep.last_summary_ms},
@@ -78,6 +82,7 @@ nlohmann::json StatusJson(CoordinatorSelf self) {
   if (st.heal) heal = {{"job_id", st.heal->job_id}, {"healer", st.heal->healer}, {"trigger", st.heal->trigger}};
   return {{"epoch", st.runtime->epoch()},
           {"current_version", st.runtime->registry().active()},
+          {"current_checksum", st.runtime->published().checksum},
           {"latest_version", st.runtime->registry().LatestVersion()},
           {"mode", HealModeName(st.policy.mode)},
           {"pinned", st.pinned ? nlohmann::json(*st.pinned) : nlohmann::json(nullptr)},

@@ -27,6 +27,7 @@ ConfigSchema Schema() {
   s.keys = {{c, "id", std::string("coordinator")},
             {c, "model", std::string("model")},
             {c, "registry_dir", std::string("registry")},
+            {c, "registry_repair", false},
             {c, "actor_host", std::string("127.0.0.1")},
             {c, "actor_port", int64_t{7400}},
             {c, "control_endpoint", std::string("tcp://127.0.0.1:7401")},
@@ -78,6 +79,15 @@ int main(int argc, char** argv) {
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
   opt.bundle = *bundle;
   opt.registry_dir = cfg.String(c, "registry_dir");
+  // A service always persists its registry: in memory, a restart would lose every version and
+  // take epoch 1, which the fleet has fenced.
+  if (opt.registry_dir.empty()) {
+    return fail("[coordinator] registry_dir is empty: the coordinator service needs a folder for its registry "
+                "(versions, ACTIVE, EPOCH) so that a restart keeps them",
+                2);
+  }
+  opt.registry_repair = cfg.Bool(c, "registry_repair");
+  if (opt.registry_repair) log("registry_repair", {{"registry_dir", opt.registry_dir}, {"detail", "starting even if EPOCH or ACTIVE is missing or damaged"}});
   opt.weights_publish = cfg.String(c, "weights_publish");
   opt.weights_snapshot = cfg.String(c, "weights_snapshot");
   opt.bus_heartbeat_ms = static_cast<int>(cfg.Int(c, "bus_heartbeat_ms"));

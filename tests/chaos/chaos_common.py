@@ -306,6 +306,22 @@ class ChaosTest(unittest.TestCase):
         errors = getattr(result, "errors", []) + getattr(result, "failures", [])
         return any(test is self for test, _ in errors)
 
+    def expect_coordinator_refused(self, *needles):
+        """Starts the coordinator, which must exit non-zero within 60 s, its last log lines
+        saying each of `needles`."""
+        c = self.cluster
+        p = c.start_coordinator()
+        try:
+            code = p.proc.wait(timeout=60)
+        finally:
+            c.procs.pop("coordinator", None)
+            c.dead["coordinator"] = p
+            p.stop()
+        self.assertNotEqual(code, 0, "the coordinator started although it should refuse:\n" + p.tail())
+        text = p.tail(5)
+        for needle in needles:
+            self.assertIn(needle, text)
+
     def start_load(self, **kwargs):
         self.load = Load(kwargs.pop("endpoints", self.cluster.scoring), self.drift_rows, **kwargs)
         self.load.start()
