@@ -167,6 +167,7 @@ void Dispatch(CoordinatorSelf self) {
                                          {"tried", st.heal->tried.size()}});
     st.metrics.rejections->Increment();
     st.heal.reset();
+    SaveOperatorState(self);
     st.controller.HealFinished(std::nullopt);
     return;
   }
@@ -212,6 +213,7 @@ void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& byt
     RecordEvent(self, "heal_rejected", {{"job", heal.job_id}, {"healer", result->healer_id},
                                         {"stage", "healer"}, {"reason", result->reason}});
     st.heal.reset();
+    SaveOperatorState(self);
     st.controller.HealFinished(std::nullopt);
     return;
   }
@@ -243,6 +245,7 @@ void HandleAdmission(CoordinatorSelf self, uint64_t job, uint64_t attempt, bool 
   if (!st.heal || st.heal->job_id != job || st.heal->attempt != attempt || !st.heal->candidate) return;
   HealInFlight heal = std::move(*st.heal);
   st.heal.reset();
+    SaveOperatorState(self);
   st.controller.HealFinished(std::nullopt);  // a published candidate is reported below as active
   const uint64_t active = st.runtime->registry().active();
   std::string refusal;
@@ -382,6 +385,7 @@ Status StartHeal(CoordinatorSelf self, const std::string& trigger) {
   heal.trigger = trigger;
   heal.started_ms = CoordinatorNowMs();
   st.heal = std::move(heal);
+  SaveOperatorState(self);  // the job id and the job in flight survive a restart
   st.controller.HealStarted(st.heal->started_ms);
   st.metrics.heals_started->Increment();
   RecordEvent(self, "heal_started", {{"job", job.job_id}, {"trigger", trigger}, {"rows", n},
@@ -412,6 +416,7 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
   st.options = std::move(options);
   st.runtime = std::move(runtime);
   st.policy = st.options.policy;
+  RestoreOperatorState(self);  // mode, pin, policy-set keys, job ids; reports an interrupted heal
   st.registry = RegistryOrPrivate(st.options.metrics);
   st.metrics = MakeCoordinatorMetrics(*st.registry, st.options.id);
   st.metrics.epoch->Set(static_cast<double>(st.runtime->epoch()));

@@ -94,7 +94,9 @@ struct CoordinatorState {
   uint64_t next_job_id = 1;
   HealMode mode_before_freeze = HealMode::kAuto;  // what unfreeze restores
   std::optional<uint64_t> pinned;      // version pinned by an operator
-  uint64_t refused_fleet_epoch = 0;    // a replica epoch already reported as not followable
+  uint64_t refused_fleet_epoch = 0;
+  std::map<std::string, std::string> policy_overrides;  // policy-set keys in force (persisted)
+  std::optional<InterruptedHeal> interrupted_heal;      // found on start-up, abandoned (status)    // a replica epoch already reported as not followable
   // When to heal, roll back or return to version 0: the same controller reflex-sim runs.
   control::HealController controller{control::ControllerConfig{}};
   double clean_accuracy = 1.0;         // version 0 on the bundle's clean sample
@@ -123,6 +125,13 @@ Status StartHeal(CoordinatorSelf self, const std::string& trigger);
 // heal controller whose choice it was (an operator's is never undone automatically).
 Result<VersionRecord> PublishWeightsOf(CoordinatorSelf self, uint64_t target, const std::string& reason,
                                        control::Origin origin);
+// Persists mode, pin, policy-set keys, the next job id and the heal in flight to the registry
+// (OPERATOR, atomically); a failure is recorded as an event. Call after each change.
+void SaveOperatorState(CoordinatorSelf self);
+// On start-up: applies the saved operator state over the configured policy, and records a heal
+// that was in flight when the previous coordinator stopped as interrupted and abandoned (its rows
+// were not persisted; the controller starts a new heal if the drift is still there).
+void RestoreOperatorState(CoordinatorSelf self);
 // The reply to one operator command.
 wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlRequest& request);
 

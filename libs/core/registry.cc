@@ -19,6 +19,7 @@ namespace {
 
 constexpr char kActiveFileName[] = "ACTIVE";
 constexpr char kEpochFileName[] = "EPOCH";
+constexpr char kOperatorFileName[] = "OPERATOR";
 constexpr size_t kVersionDigits = 20;
 
 // Parses "v<20 digits>.rfx"; false for any other name.
@@ -135,6 +136,7 @@ Result<std::unique_ptr<VersionRegistry>> VersionRegistry::Open(
   }
   REFLEX_RETURN_IF_ERROR(registry->LoadActive(repair, load_problems));
   REFLEX_RETURN_IF_ERROR(registry->LoadEpoch(repair, load_problems));
+  REFLEX_RETURN_IF_ERROR(registry->LoadOperatorState(repair, load_problems));
   return registry;
 }
 
@@ -210,6 +212,35 @@ Status VersionRegistry::LoadEpoch(bool repair, std::vector<std::string>* load_pr
   epoch_ = recorded;
   Report(load_problems, problem + "; repair: starting above epoch " + std::to_string(recorded) +
                             " (the highest in the loaded versions); replicas will report theirs");
+  return Status::Ok();
+}
+
+Status VersionRegistry::LoadOperatorState(bool repair, std::vector<std::string>* load_problems) {
+  const std::string path = (std::filesystem::path(dir_) / kOperatorFileName).string();
+  Result<std::string> bytes = ReadRegularFile(path, 1 << 20);
+  if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) return Status::Ok();
+  Result<OperatorState> state = bytes.ok() ? DecodeOperatorState(*bytes, path) : Result<OperatorState>(bytes.status());
+  if (state.ok()) {
+    operator_state_ = std::move(state).value();
+    return Status::Ok();
+  }
+  if (!repair) {
+    return Status::FailedPrecondition("registry " + dir_ + ": " + state.status().message() +
+                                      "; refusing to start without the operators' mode, pin and policy. Restore "
+                                      "OPERATOR, or start once with coordinator.registry_repair = true to use the "
+                                      "configured defaults");
+  }
+  Report(load_problems, state.status().message() + "; repair: using the configured mode and policy, nothing pinned");
+  return Status::Ok();
+}
+
+Status VersionRegistry::SaveOperatorState(const OperatorState& state) {
+  if (persistent()) {
+    REFLEX_RETURN_IF_ERROR(WriteFileAtomically((std::filesystem::path(dir_) / kOperatorFileName).string(),
+                                               EncodeOperatorState(state))
+                               .WithContext("registry: saving the operator state"));
+  }
+  operator_state_ = state;
   return Status::Ok();
 }
 

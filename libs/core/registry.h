@@ -20,6 +20,8 @@
 // (when readable) and every loaded version's epoch, the active version the highest loaded one,
 // each reported in *load_problems; the coordinator then learns the fleet's epoch (replicas
 // report theirs) and moves above it.
+// The file "OPERATOR" holds the operators' decisions (core/operator_state.h); a damaged one is
+// refused like ACTIVE (repair: defaults, reported), a missing one means none were made.
 // Anything in the folder that is not a regular file (a FIFO, a device, a symlink to one) or is
 // larger than kMaxRegistryFileBytes is never read: it is skipped and reported.
 //
@@ -37,6 +39,7 @@
 #include <vector>
 
 #include "core/adapter_version.h"
+#include "core/operator_state.h"
 #include "core/status.h"
 #include "core/version_file.h"
 
@@ -84,6 +87,12 @@ class VersionRegistry {
   // EPOCH cannot be written (then epoch() is unchanged).
   Result<uint64_t> TakeNextEpoch(uint64_t above = 0);
 
+  // The operators' decisions as last saved (defaults when never saved).
+  const OperatorState& operator_state() const { return operator_state_; }
+  // Persists `state` atomically as OPERATOR (in memory: only kept). IoError when it cannot be
+  // written (then operator_state() is unchanged).
+  Status SaveOperatorState(const OperatorState& state);
+
   // Rollback target: the version >= 1 with the highest finite value of `metric` (ties go to the
   // newest). NotFound if no such version has the metric.
   Result<uint64_t> BestPostHeal(const std::string& metric) const;
@@ -106,11 +115,13 @@ class VersionRegistry {
   Status Persist(const VersionRecord& record) const;
   Status LoadActive(bool repair, std::vector<std::string>* load_problems);
   Status LoadEpoch(bool repair, std::vector<std::string>* load_problems);
+  Status LoadOperatorState(bool repair, std::vector<std::string>* load_problems);
 
   std::string dir_;  // empty: in memory only
   std::map<uint64_t, VersionRecord> records_;
   uint64_t active_ = 0;
   uint64_t epoch_ = 0;
+  OperatorState operator_state_;
   bool active_on_disk_ = false;  // ACTIVE was loaded or written
   bool epoch_on_disk_ = false;   // EPOCH was loaded or written
 };

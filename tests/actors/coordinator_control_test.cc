@@ -465,6 +465,58 @@ BOOST_AUTO_TEST_CASE(ARestartedCoordinatorTakesTheNextEpochAndKeepsItsVersions) 
   BOOST_TEST(rolled["weights_of"].get<uint64_t>() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(OperatorStateAndAnInterruptedHealSurviveARestart) {
+  TempDir registry("coordinator_control_operator_state");
+  {
+    ActorWorld world;
+    const coordinator_actor c = Spawn(world, Options(registry.str()));
+    auto log = std::make_shared<FakeHealerLog>();
+    JoinFakeHealer(world, c, log);
+    PrepareManualHeal(world, c, 300);    // mode manual, min_rows 50, tolerance 100
+    HealToVersion(world, c, 1);          // job 1
+    Body(Control(world, c, "pin", {"1"}));
+    Body(Control(world, c, "policy-set", {"cooldown_ms", "1234"}));
+    Body(Control(world, c, "freeze"));
+    world.StopAndWait(caf::actor_cast<caf::actor>(c));
+  }
+  {
+    ActorWorld world;
+    const coordinator_actor c = Spawn(world, Options(registry.str()));
+    const nlohmann::json status = StatusOf(world, c);
+    BOOST_TEST(status["mode"] == "frozen");
+    BOOST_TEST(status["pinned"] == 1u);
+    const nlohmann::json policy = Body(Control(world, c, "policy-get"))["policy"];
+    BOOST_TEST(policy["cooldown_ms"] == "1234");
+    BOOST_TEST(policy["min_rows"] == "50");
+    Body(Control(world, c, "unfreeze"));
+    BOOST_TEST(StatusOf(world, c)["mode"] == "manual");  // the mode before the freeze, across the restart
+    Body(Control(world, c, "unpin"));
+    // A heal in flight when the coordinator dies: a healer that never answers.
+    caf::actor silent = world.Keep(world.system.spawn([]() -> caf::behavior {
+      return {[](heal_atom, const std::string&) -> caf::result<std::string> { return caf::delegated<std::string>(); }};
+    }));
+    {
+      caf::scoped_actor self{world.system};
+      self->send(c, healer_atom::value, std::string("silent"), std::string("cpu"), uint32_t{1}, silent);
+    }
+    for (size_t i = 0; i < 3; ++i) SendSummary(world, c, DriftedSummary("replica-x", 100, 40 + i, 3.0f));
+    const nlohmann::json started = Body(Control(world, c, "heal"));
+    BOOST_TEST(started["job_id"].get<uint64_t>() == 2u);  // job ids continue after the restart
+    world.StopAndWait(caf::actor_cast<caf::actor>(c));
+  }
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(registry.str()));
+  const nlohmann::json status = StatusOf(world, c);
+  BOOST_TEST(status["heal_in_flight"] == false);
+  BOOST_TEST(status["interrupted_heal"]["job_id"] == 2u);
+  BOOST_TEST(status["interrupted_heal"]["outcome"] == "abandoned");
+  const auto interrupted = EventsNamed(status, "heal_interrupted");
+  BOOST_REQUIRE_EQUAL(interrupted.size(), 1u);
+  BOOST_TEST(interrupted[0]["trigger"] == "operator");
+  BOOST_TEST(status["mode"] == "manual");
+  BOOST_TEST(status["pinned"].is_null());
+}
+
 BOOST_AUTO_TEST_CASE(AReplicaFencedAboveTheCoordinatorsEpochMakesItTakeAHigherOneAndIsReported) {
   TempDir registry("coordinator_control_fleet_epoch");
   ActorWorld world;
