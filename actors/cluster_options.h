@@ -37,6 +37,9 @@ struct CoordinatorAddress {
   uint16_t port = 7400;
   caf::actor local;  // set in embedded mode: used instead of host:port
   int reconnect_ms = 1000;
+  // Connect with CAF's OpenSSL module (mutual TLS; the actor system must have loaded
+  // caf::openssl::manager with a certificate, key and CA: services/common/service_start.h).
+  bool tls = false;
 };
 
 // CURVE keys in Z85 text (transport/curve_keys.h). Plain strings here so that this header needs

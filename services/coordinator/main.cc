@@ -6,6 +6,7 @@
 // change, so nothing is lost), closes the bus.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <prometheus/registry.h>
 
 #include "actors/coordinator.h"
@@ -52,6 +53,7 @@ ConfigSchema Schema() {
             {"security", "bus_clients", std::string("keys/replicas")},
             {"security", "operators", std::string("keys/operators")}};
   s.open_sections = {"policy"};
+  reflex::services::AddTlsKeys(s, "coordinator");
   return s;
 }
 
@@ -118,6 +120,8 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  bool tls = false;
+  if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
   services::ConfigureCompute();
   caf::actor_system system{system_config};
 
@@ -126,7 +130,9 @@ int main(int argc, char** argv) {
   auto stop_actor = [&] { caf::anon_send_exit(*coordinator, caf::exit_reason::user_shutdown); };
 
   const auto port = static_cast<uint16_t>(cfg.Int(c, "actor_port"));
-  auto published = system.middleman().publish(*coordinator, port, cfg.String(c, "actor_host").c_str(), true);
+  const std::string actor_host = cfg.String(c, "actor_host");
+  auto published = tls ? caf::openssl::publish(*coordinator, port, actor_host.c_str(), true)
+                       : system.middleman().publish(*coordinator, port, actor_host.c_str(), true);
   if (!published) {
     stop_actor();
     return fail("actor_port " + std::to_string(port) + ": " + system.render(published.error()), 1);

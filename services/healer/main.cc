@@ -28,6 +28,7 @@ reflex::services::ConfigSchema Schema() {
             {h, "reconnect_ms", int64_t{1000}},
             {h, "metrics_address", std::string("127.0.0.1:9410")},
             {h, "probe_port", int64_t{9411}}};
+  reflex::services::AddTlsKeys(s, "healer");
   return s;
 }
 
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  bool tls = false;
+  if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
+  opt.coordinator.tls = tls;
   services::ConfigureCompute();
   caf::actor_system system{system_config};
   auto healer = system.spawn(actors::HealerBehavior, opt);

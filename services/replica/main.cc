@@ -41,6 +41,7 @@ reflex::services::ConfigSchema Schema() {
             {"security", "key_name", std::string("replica")},
             {"security", "coordinator_key", std::string("keys/coordinator.pub")},
             {"security", "scoring_clients", std::string("keys/clients")}};
+  reflex::services::AddTlsKeys(s, "replica");
   return s;
 }
 
@@ -90,6 +91,9 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  bool tls = false;
+  if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
+  opt.coordinator.tls = tls;
   services::ConfigureCompute();
   caf::actor_system system{system_config};
 

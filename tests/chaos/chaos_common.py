@@ -190,6 +190,14 @@ class ChaosCluster(Cluster):
         self.procs[name] = Process(name, argv, self.run_dir, os.path.join(self.run_dir, name + ".log"))
         return self.procs[name]
 
+    def start_healer(self, i, extra=None):
+        """As Cluster.start_healer, plus the --set overrides in extra["healer"] and `extra`."""
+        sets = ["healer.id=healer-%d" % i, "healer.coordinator_port=%d" % self.actor_port,
+                "healer.metrics_address=127.0.0.1:%d" % free_port(), "healer.probe_port=%d" % free_port(),
+                "healer.heartbeat_ms=300", "healer.reconnect_ms=300", "healer.device=cpu"]
+        sets += self.extra.get("healer", []) + list(extra or [])
+        return self._start("healer-%d" % i, "healer", sets)
+
     def kill9(self, name):
         p = self.procs.pop(name)
         p.kill()
