@@ -464,8 +464,16 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
   self->send(self, tick_atom::value);
 
   return {
-      [=](hello_atom, std::string& id, std::string& endpoint, caf::actor& handle) -> uint64_t {
+      [=](hello_atom, std::string& id, std::string& endpoint, caf::actor& handle) -> caf::result<uint64_t> {
         auto& s = self->state;
+        auto live = s.replicas.find(id);
+        if (live != s.replicas.end() && live->second.alive && live->second.handle && live->second.handle != handle) {
+          // A second process claiming a live replica's id: refused until the first one's link
+          // goes down (a restarted replica says hello again and gets in then).
+          RecordEvent(self, "replica_refused", {{"replica", id}, {"endpoint", endpoint},
+                                                {"why", "id is live on another connection"}});
+          return caf::make_error(caf::sec::runtime_error, "replica id '" + id + "' is live on another connection");
+        }
         ReplicaInfo& r = s.replicas[id];
         r.id = id;
         r.endpoint = endpoint;
@@ -507,6 +515,15 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
         if (!added.ok()) {
           s.metrics.bad_summaries->Increment();
           RecordEvent(self, "summary_refused", {{"error", added.message()}});
+          return;
+        }
+        auto known = s.replicas.find(summary->replica_id);
+        if (known != s.replicas.end() && known->second.alive && known->second.handle &&
+            caf::actor_cast<caf::actor_addr>(self->current_sender()) != known->second.handle.address()) {
+          // Only the connection that joined as this id may speak for it.
+          s.metrics.bad_summaries->Increment();
+          RecordEvent(self, "summary_refused", {{"replica", summary->replica_id},
+                                                {"error", "sent by a connection that did not join as this replica"}});
           return;
         }
         s.metrics.summaries->Increment();

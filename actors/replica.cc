@@ -160,6 +160,11 @@ replica_actor::behavior_type ReplicaBehavior(replica_actor::stateful_pointer<Rep
           SendSummary(self, now);
         }
         if (s.fenced() && now - s.last_hello_ms >= 1000) SayHello(self);
+        // Not joined yet (the hello failed or was refused: e.g. our previous life's link is not
+        // down yet at the coordinator): ask again.
+        if (s.coordinator && s.epoch == 0 && now - s.last_hello_ms >= std::max(100, s.options.coordinator.reconnect_ms)) {
+          SayHello(self);
+        }
         s.runtime->metrics().fenced->Set(s.fenced() ? 1 : 0);
         const int tick = std::max(5, std::min(50, s.options.summary_interval_ms / 4));
         self->delayed_send(self, std::chrono::milliseconds(tick), tick_atom::value);

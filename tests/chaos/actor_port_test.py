@@ -8,6 +8,8 @@ deploy/gen-tls.sh, one cluster CA), steady load. Asserted:
     coordinator by 1 GiB per header): the coordinator's resident memory grows by at most 16 MiB;
   - a healer whose certificate is signed by another CA (same CN "healer") never joins: no
     healer_joined for it, and it is not in status;
+  - a second replica process claiming the live id replica-1 (with a valid certificate) is
+    refused (replica_refused), and replica-1's entry keeps its endpoint;
   - no request fails.
 
   actor_port_test.py --bin build/bin
@@ -18,7 +20,7 @@ import struct
 import subprocess
 import time
 
-from chaos_common import ARGS, ChaosTest, parse_args_and_run
+from chaos_common import ARGS, ChaosTest, free_port, parse_args_and_run
 
 MIB = 1024 * 1024
 
@@ -73,11 +75,21 @@ class ActorPortUnderAttack(ChaosTest):
         self.assertNotIn("healer-rogue", [h["id"] for h in c.status()["healers"]])
         c.procs.pop("healer-9")
         rogue.stop()
+
+        original = [r for r in c.status()["replicas"] if r["id"] == "replica-1"][0]["endpoint"]
+        c.scoring.append("tcp://127.0.0.1:%d" % free_port())
+        c.replica_metrics.append("127.0.0.1:%d" % free_port())
+        c.replica_overrides[4] = {"id": "replica-1"}
+        impostor = c.start_replica(4)
+        c.wait_event("coordinator", "replica_refused", timeout_s=20)
+        self.assertEqual([r for r in c.status()["replicas"] if r["id"] == "replica-1"][0]["endpoint"], original)
+        c.procs.pop("replica-4")
+        impostor.stop()
         self.assertTrue(c.all_ready(), "the fleet must stay ready")
         load.stop()
         self.assertEqual(load.failed, 0, "failed requests: %s" % load.errors)
         self.record("actor port: 2 plain peers claiming 1 GiB; foreign-CA healer", load, None,
-                    "coordinator RSS +%.1f MiB; foreign healer refused in the TLS handshake" % (grown / MIB))
+                    "coordinator RSS +%.1f MiB; foreign-CA healer refused in the TLS handshake; 2nd replica-1 refused" % (grown / MIB))
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ class CorruptedRegistry(ChaosTest):
         load.stop()
         self.assertEqual(load.failed, 0, "failed requests: %s" % load.errors)
         self.record("registry: v4 truncated, v3 flipped", load, None,
-                    "restarted on v2 (epoch %d -> %d); %d problems reported; replicas stay on v4 (engine bug)" %
+                    "refused, then repaired: restarted on v2 (epoch %d -> %d); %d problems reported" %
                     (epoch, epoch + 1, n_problems))
 
     # Regression: the serving engine ordered versions by number only, so replicas refused v2 of
