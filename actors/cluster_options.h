@@ -6,6 +6,7 @@
 // Units: milliseconds (_ms), rows, bytes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -102,6 +103,8 @@ struct HealerOptions {
   int heartbeat_ms = 1000;
   std::shared_ptr<prometheus::Registry> metrics;
   EventLog log;
+  // When set, the healer keeps it true while it holds a link to the coordinator (its /readyz).
+  std::shared_ptr<std::atomic<bool>> connected;
 };
 
 struct CoordinatorOptions {

@@ -65,11 +65,17 @@ int main(int argc, char** argv) {
   opt.coordinator.tls = tls;
   services::ConfigureCompute();
   caf::actor_system system{system_config};
+  auto connected = std::make_shared<std::atomic<bool>>(false);
+  opt.connected = connected;
   auto healer = system.spawn(actors::HealerBehavior, opt);
   log("started", {{"device", *cuda ? "cuda" : "cpu"}});
   auto host = services::ServiceHost::Start(registry, cfg.String(h, "metrics_address"),
                                            static_cast<uint16_t>(cfg.Int(h, "probe_port")),
-                                           [] { return std::make_pair(true, std::string("healer up")); });
+                                           [connected] {
+                                             return connected->load()
+                                                        ? std::make_pair(true, std::string("healer joined the coordinator"))
+                                                        : std::make_pair(false, std::string("no link to the coordinator"));
+                                           });
   if (!host.ok()) {
     caf::anon_send_exit(healer, caf::exit_reason::user_shutdown);
     return fail(host.status().message(), 1);

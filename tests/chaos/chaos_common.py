@@ -200,8 +200,10 @@ class ChaosCluster(Cluster):
 
     def start_healer(self, i, extra=None):
         """As Cluster.start_healer, plus the --set overrides in extra["healer"] and `extra`."""
+        self.healer_probe = getattr(self, "healer_probe", {})
+        port = self.healer_probe.setdefault(i, free_port())
         sets = ["healer.id=healer-%d" % i, "healer.coordinator_port=%d" % self.actor_port,
-                "healer.metrics_address=127.0.0.1:%d" % free_port(), "healer.probe_port=%d" % free_port(),
+                "healer.metrics_address=127.0.0.1:%d" % free_port(), "healer.probe_port=%d" % port,
                 "healer.heartbeat_ms=300", "healer.reconnect_ms=300", "healer.device=cpu"]
         sets += self.extra.get("healer", []) + list(extra or [])
         return self._start("healer-%d" % i, "healer", sets)

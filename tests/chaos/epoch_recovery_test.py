@@ -11,14 +11,15 @@ was made in epoch 1. Then, with the coordinator down:
     learns epoch 3 from the replicas' drift summaries, moves above it (`epoch_advanced`) and
     re-publishes: every replica is ready again, compared by (epoch, version, checksum), and a
     new version published afterwards reaches every replica and scores client requests.
-No request fails throughout.
+The healer's /readyz is 503 while the coordinator is down and 200 again after. No request
+fails throughout.
 
   epoch_recovery_test.py --bin build/bin
 """
 import os
 import time
 
-from chaos_common import ChaosTest, parse_args_and_run
+from chaos_common import ChaosTest, http_status, parse_args_and_run
 
 
 class LostEpochFile(ChaosTest):
@@ -41,6 +42,9 @@ class LostEpochFile(ChaosTest):
         self.assertEqual(fleet_epoch, 3)
 
         c.kill9("coordinator")
+        # The healer's /readyz says it has no coordinator (it said 200 whatever happened before).
+        probe = c.healer_probe[1]
+        c.wait(lambda: http_status(probe) == 503, 10, "healer /readyz 503 without a coordinator")
         registry = os.path.join(self.run_dir, "registry")
         epoch_file = os.path.join(registry, "EPOCH")
         os.remove(epoch_file)
@@ -59,6 +63,7 @@ class LostEpochFile(ChaosTest):
         t0 = time.monotonic()
         self.restart_coordinator()
         advanced = c.wait_event("coordinator", "epoch_advanced", timeout_s=30)
+        c.wait(lambda: http_status(probe) == 200, 20, "healer /readyz 200 once it has the coordinator again")
         self.assertEqual(advanced[-1]["replica_epoch"], fleet_epoch)
         c.wait(lambda: c.all_ready() and c.converged_on(v1), 60, "every replica following the repaired coordinator")
         s = c.status()
