@@ -6,6 +6,7 @@
 // Units: milliseconds (_ms), rows, bytes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +38,9 @@ struct CoordinatorAddress {
   uint16_t port = 7400;
   caf::actor local;  // set in embedded mode: used instead of host:port
   int reconnect_ms = 1000;
+  // Connect with CAF's OpenSSL module (mutual TLS; the actor system must have loaded
+  // caf::openssl::manager with a certificate, key and CA: services/common/service_start.h).
+  bool tls = false;
 };
 
 // CURVE keys in Z85 text (transport/curve_keys.h). Plain strings here so that this header needs
@@ -99,12 +103,17 @@ struct HealerOptions {
   int heartbeat_ms = 1000;
   std::shared_ptr<prometheus::Registry> metrics;
   EventLog log;
+  // When set, the healer keeps it true while it holds a link to the coordinator (its /readyz).
+  std::shared_ptr<std::atomic<bool>> connected;
 };
 
 struct CoordinatorOptions {
   std::string id = "coordinator";
   std::shared_ptr<const ModelBundle> bundle;  // required
   std::string registry_dir = "registry";      // empty: in memory (tests, embedded demos)
+  // Start on a registry whose EPOCH or ACTIVE is missing or damaged (core/registry.h: repair);
+  // off, such a registry is refused with a message saying how to recover.
+  bool registry_repair = false;
   std::string weights_publish = "tcp://127.0.0.1:7402";
   std::string weights_snapshot = "tcp://127.0.0.1:7403";
   std::shared_ptr<zmq::context_t> zmq_context;  // embedded mode (see ReplicaOptions); may be null

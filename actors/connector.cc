@@ -1,6 +1,7 @@
 #include "actors/connector.h"
 
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "actors/interfaces.h"
 
@@ -14,11 +15,13 @@ void SpawnConnector(caf::actor_system& system, const CoordinatorAddress& address
   const std::string host = address.host;
   const uint16_t port = address.port;
   const auto retry = std::chrono::milliseconds(std::max(10, address.reconnect_ms));
-  system.spawn<caf::detached>([host, port, retry, target](caf::blocking_actor* self) {
+  const bool tls = address.tls;
+  system.spawn<caf::detached>([host, port, retry, target, tls](caf::blocking_actor* self) {
     self->monitor(target);
     bool owner_gone = false;
     while (!owner_gone) {
-      auto found = self->system().middleman().remote_actor<coordinator_actor>(host, port);
+      auto found = tls ? caf::openssl::remote_actor<coordinator_actor>(self->system(), host, port)
+                       : self->system().middleman().remote_actor<coordinator_actor>(host, port);
       if (found) {
         self->send(target, connect_atom::value, caf::actor_cast<caf::actor>(*found));
         return;

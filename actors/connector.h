@@ -2,7 +2,7 @@
 //
 // SpawnConnector starts a detached blocking actor (remote_actor() blocks, so it never runs on
 // the cooperative scheduler) that tries caf::io's remote_actor<coordinator_actor>(host, port)
-// every reconnect_ms until it succeeds, then sends {connect_atom, coordinator} to `target` and
+// (caf::openssl's, mutual TLS, when address.tls) every reconnect_ms until it succeeds, then sends {connect_atom, coordinator} to `target` and
 // ends. It also ends, without sending, when `target` goes down, so it never outlives its owner
 // and never holds up actor-system shutdown. In embedded mode (address.local set) it sends the
 // local handle at once.

@@ -28,6 +28,14 @@ void UpdateGauges(CoordinatorSelf self) {
   for (const auto& [id, h] : st.healers) alive += h.alive;
   st.metrics.healers_alive->Set(static_cast<double>(alive));
   st.metrics.replicas->Set(static_cast<double>(st.replicas.size()));
+  size_t in_step = 0, fenced = 0;
+  for (const auto& [id, r] : st.replicas) {
+    in_step += r.alive && InStep(r, st.runtime->published());
+    fenced += Fenced(r, st.runtime->epoch());
+  }
+  st.metrics.replicas_in_step->Set(static_cast<double>(in_step));
+  st.metrics.replicas_fenced->Set(static_cast<double>(fenced));
+  st.metrics.epoch->Set(static_cast<double>(st.runtime->epoch()));
   st.metrics.current_version->Set(static_cast<double>(st.runtime->registry().active()));
 }
 
@@ -160,6 +168,7 @@ void Dispatch(CoordinatorSelf self) {
                                          {"tried", st.heal->tried.size()}});
     st.metrics.rejections->Increment();
     st.heal.reset();
+    SaveOperatorState(self);
     st.controller.HealFinished(std::nullopt);
     return;
   }
@@ -205,6 +214,7 @@ void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& byt
     RecordEvent(self, "heal_rejected", {{"job", heal.job_id}, {"healer", result->healer_id},
                                         {"stage", "healer"}, {"reason", result->reason}});
     st.heal.reset();
+    SaveOperatorState(self);
     st.controller.HealFinished(std::nullopt);
     return;
   }
@@ -236,6 +246,7 @@ void HandleAdmission(CoordinatorSelf self, uint64_t job, uint64_t attempt, bool 
   if (!st.heal || st.heal->job_id != job || st.heal->attempt != attempt || !st.heal->candidate) return;
   HealInFlight heal = std::move(*st.heal);
   st.heal.reset();
+    SaveOperatorState(self);
   st.controller.HealFinished(std::nullopt);  // a published candidate is reported below as active
   const uint64_t active = st.runtime->registry().active();
   std::string refusal;
@@ -283,7 +294,42 @@ void Tick(CoordinatorSelf self) {
   self->delayed_send(self, std::chrono::milliseconds(kTickMs), tick_atom::value);
 }
 
+// A replica's fence has seen an epoch above this coordinator's, or holds a version of this
+// epoch that this coordinator did not publish (its EPOCH file was lost, or another coordinator
+// ran): take an epoch above it, so the fleet follows this coordinator
+// again. Refused (an epoch beyond the registry's maximum) it stays fenced, reported once.
+void FollowFleetEpoch(CoordinatorSelf self, const ReplicaInfo& r) {
+  auto& st = self->state;
+  const AdapterVersion& published = st.runtime->published();
+  // At this very epoch, a version this coordinator did not publish (same or higher number,
+  // other checksum): a previous life used this epoch too, and the fence keeps that version.
+  const bool foreign_at_this_epoch = r.served_epoch == published.epoch && r.served_version >= published.version &&
+                                     r.served_checksum != 0 && r.served_checksum != published.checksum;
+  if (!Fenced(r, st.runtime->epoch()) && !foreign_at_this_epoch) return;
+  const uint64_t before = st.runtime->epoch();
+  auto moved = st.runtime->AdvanceEpochPast(r.highest_epoch);
+  if (!moved.ok()) {
+    if (st.refused_fleet_epoch != r.highest_epoch) {
+      st.refused_fleet_epoch = r.highest_epoch;
+      RecordEvent(self, "epoch_not_advanced", {{"replica", r.id}, {"replica_epoch", r.highest_epoch},
+                                               {"epoch", before}, {"why", moved.status().message()}});
+    }
+    UpdateGauges(self);
+    return;
+  }
+  if (*moved) {
+    RecordEvent(self, "epoch_advanced", {{"from", before}, {"to", st.runtime->epoch()}, {"replica", r.id},
+                                         {"replica_epoch", r.highest_epoch}});
+    UpdateGauges(self);
+  }
+}
+
 }  // namespace
+
+bool InStep(const ReplicaInfo& replica, const AdapterVersion& published) {
+  return replica.served_epoch == published.epoch && replica.served_version == published.version &&
+         replica.served_checksum == published.checksum;
+}
 
 CoordinatorState::~CoordinatorState() {
   if (runtime) runtime->Stop();
@@ -340,6 +386,7 @@ Status StartHeal(CoordinatorSelf self, const std::string& trigger) {
   heal.trigger = trigger;
   heal.started_ms = CoordinatorNowMs();
   st.heal = std::move(heal);
+  SaveOperatorState(self);  // the job id and the job in flight survive a restart
   st.controller.HealStarted(st.heal->started_ms);
   st.metrics.heals_started->Increment();
   RecordEvent(self, "heal_started", {{"job", job.job_id}, {"trigger", trigger}, {"rows", n},
@@ -370,6 +417,7 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
   st.options = std::move(options);
   st.runtime = std::move(runtime);
   st.policy = st.options.policy;
+  RestoreOperatorState(self);  // mode, pin, policy-set keys, job ids; reports an interrupted heal
   st.registry = RegistryOrPrivate(st.options.metrics);
   st.metrics = MakeCoordinatorMetrics(*st.registry, st.options.id);
   st.metrics.epoch->Set(static_cast<double>(st.runtime->epoch()));
@@ -417,8 +465,16 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
   self->send(self, tick_atom::value);
 
   return {
-      [=](hello_atom, std::string& id, std::string& endpoint, caf::actor& handle) -> uint64_t {
+      [=](hello_atom, std::string& id, std::string& endpoint, caf::actor& handle) -> caf::result<uint64_t> {
         auto& s = self->state;
+        auto live = s.replicas.find(id);
+        if (live != s.replicas.end() && live->second.alive && live->second.handle && live->second.handle != handle) {
+          // A second process claiming a live replica's id: refused until the first one's link
+          // goes down (a restarted replica says hello again and gets in then).
+          RecordEvent(self, "replica_refused", {{"replica", id}, {"endpoint", endpoint},
+                                                {"why", "id is live on another connection"}});
+          return caf::make_error(caf::sec::runtime_error, "replica id '" + id + "' is live on another connection");
+        }
         ReplicaInfo& r = s.replicas[id];
         r.id = id;
         r.endpoint = endpoint;
@@ -462,12 +518,25 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
           RecordEvent(self, "summary_refused", {{"error", added.message()}});
           return;
         }
+        auto known = s.replicas.find(summary->replica_id);
+        if (known != s.replicas.end() && known->second.alive && known->second.handle &&
+            caf::actor_cast<caf::actor_addr>(self->current_sender()) != known->second.handle.address()) {
+          // Only the connection that joined as this id may speak for it.
+          s.metrics.bad_summaries->Increment();
+          RecordEvent(self, "summary_refused", {{"replica", summary->replica_id},
+                                                {"error", "sent by a connection that did not join as this replica"}});
+          return;
+        }
         s.metrics.summaries->Increment();
         ReplicaInfo& r = s.replicas[summary->replica_id];
         r.id = summary->replica_id;
         r.last_summary_ms = CoordinatorNowMs();
         r.served_version = summary->served_version;
+        r.served_epoch = summary->served_epoch;
+        r.served_checksum = summary->served_checksum;
+        r.highest_epoch = summary->highest_epoch;
         r.rows_scored += summary->rows_scored;
+        FollowFleetEpoch(self, r);
         ObserveSummary(self, *summary);
         s.drift->AddRows(*summary);
         Act(self);

@@ -46,8 +46,16 @@ struct ReplicaInfo {
   bool alive = true;
   int64_t last_summary_ms = 0;
   uint64_t served_version = 0;
+  uint64_t served_epoch = 0;      // with served_checksum: 0 until a summary says
+  uint64_t served_checksum = 0;
+  uint64_t highest_epoch = 0;     // the highest coordinator epoch its fence has seen
   uint64_t rows_scored = 0;
 };
+
+// Whether the replica serves exactly what the coordinator published: (epoch, version, checksum).
+bool InStep(const ReplicaInfo& replica, const AdapterVersion& published);
+// Whether the replica's fence is above `epoch`: it ignores everything this coordinator sends.
+inline bool Fenced(const ReplicaInfo& replica, uint64_t epoch) { return replica.highest_epoch > epoch; }
 
 struct HealerInfo {
   std::string id, device;
@@ -86,6 +94,9 @@ struct CoordinatorState {
   uint64_t next_job_id = 1;
   HealMode mode_before_freeze = HealMode::kAuto;  // what unfreeze restores
   std::optional<uint64_t> pinned;      // version pinned by an operator
+  uint64_t refused_fleet_epoch = 0;
+  std::map<std::string, std::string> policy_overrides;  // policy-set keys in force (persisted)
+  std::optional<InterruptedHeal> interrupted_heal;      // found on start-up, abandoned (status)    // a replica epoch already reported as not followable
   // When to heal, roll back or return to version 0: the same controller reflex-sim runs.
   control::HealController controller{control::ControllerConfig{}};
   double clean_accuracy = 1.0;         // version 0 on the bundle's clean sample
@@ -114,6 +125,13 @@ Status StartHeal(CoordinatorSelf self, const std::string& trigger);
 // heal controller whose choice it was (an operator's is never undone automatically).
 Result<VersionRecord> PublishWeightsOf(CoordinatorSelf self, uint64_t target, const std::string& reason,
                                        control::Origin origin);
+// Persists mode, pin, policy-set keys, the next job id and the heal in flight to the registry
+// (OPERATOR, atomically); a failure is recorded as an event. Call after each change.
+void SaveOperatorState(CoordinatorSelf self);
+// On start-up: applies the saved operator state over the configured policy, and records a heal
+// that was in flight when the previous coordinator stopped as interrupted and abandoned (its rows
+// were not persisted; the controller starts a new heal if the drift is still there).
+void RestoreOperatorState(CoordinatorSelf self);
 // The reply to one operator command.
 wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlRequest& request);
 

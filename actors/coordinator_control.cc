@@ -59,7 +59,11 @@ nlohmann::json StatusJson(CoordinatorSelf self) {
   for (const auto& [id, rep] : st.replicas) {
     replicas.push_back({{"id", id},
                         {"version", rep.served_version},
-                        {"ready", rep.alive && rep.served_version == st.runtime->registry().active()},
+                        {"epoch", rep.served_epoch},
+                        {"checksum", rep.served_checksum},
+                        {"highest_epoch", rep.highest_epoch},
+                        {"fenced", Fenced(rep, st.runtime->epoch())},
+                        {"ready", rep.alive && !Fenced(rep, st.runtime->epoch()) && InStep(rep, st.runtime->published())},
                         {"alive", rep.alive},
                         {"rows_scored", rep.rows_scored},
                         {"summary_age_ms", now - rep.last_summary_ms},
@@ -76,13 +80,20 @@ nlohmann::json StatusJson(CoordinatorSelf self) {
   }
   nlohmann::json heal = nullptr;
   if (st.heal) heal = {{"job_id", st.heal->job_id}, {"healer", st.heal->healer}, {"trigger", st.heal->trigger}};
+  nlohmann::json interrupted = nullptr;
+  if (st.interrupted_heal) {
+    interrupted = {{"job_id", st.interrupted_heal->job_id}, {"trigger", st.interrupted_heal->trigger},
+                   {"healer", st.interrupted_heal->healer}, {"outcome", "abandoned"}};
+  }
   return {{"epoch", st.runtime->epoch()},
           {"current_version", st.runtime->registry().active()},
+          {"current_checksum", st.runtime->published().checksum},
           {"latest_version", st.runtime->registry().LatestVersion()},
           {"mode", HealModeName(st.policy.mode)},
           {"pinned", st.pinned ? nlohmann::json(*st.pinned) : nlohmann::json(nullptr)},
           {"heal_in_flight", static_cast<bool>(st.heal)},
           {"heal", heal},
+          {"interrupted_heal", interrupted},
           {"weights_publish", st.runtime->publisher().publish_endpoint()},
           {"weights_snapshot", st.runtime->publisher().snapshot_endpoint()},
           {"drift",
@@ -156,10 +167,62 @@ ControlReply Rollback(CoordinatorSelf self, const wire::ControlRequest& req, boo
   }
   if (pin) st.pinned = target;
   RecordEvent(self, pin ? "pinned" : "rolled_back", {{"version", published}, {"weights_of", target}});
+  if (pin) SaveOperatorState(self);
   return Ok(req, {{"version", published}, {"weights_of", target}});
 }
 
 }  // namespace
+
+void SaveOperatorState(CoordinatorSelf self) {
+  auto& st = self->state;
+  OperatorState o;
+  o.mode = HealModeName(st.policy.mode);
+  o.mode_before_freeze = HealModeName(st.mode_before_freeze);
+  o.pinned = st.pinned;
+  o.next_job_id = st.next_job_id;
+  o.policy = st.policy_overrides;
+  o.policy.erase("mode");  // the mode is saved on its own (freeze changes it too)
+  if (st.heal) {
+    o.heal = InterruptedHeal{st.heal->job_id, st.heal->parent, st.heal->started_ms, st.heal->trigger, st.heal->healer};
+  }
+  Status saved = st.runtime->registry().SaveOperatorState(o);
+  if (!saved.ok()) RecordEvent(self, "operator_state_not_saved", {{"error", saved.message()}});
+}
+
+void RestoreOperatorState(CoordinatorSelf self) {
+  auto& st = self->state;
+  const OperatorState& o = st.runtime->registry().operator_state();
+  for (const auto& [key, value] : o.policy) {
+    HealPolicy next = st.policy;
+    Status s = next.Set(key, value);
+    if (s.ok()) s = next.Validate();
+    if (!s.ok()) {
+      RecordEvent(self, "operator_policy_dropped", {{"key", key}, {"value", value}, {"why", s.message()}});
+      continue;
+    }
+    st.policy = next;
+    st.policy_overrides[key] = value;
+  }
+  HealPolicy with_mode = st.policy;
+  if (o.mode && with_mode.Set("mode", *o.mode).ok()) st.policy.mode = with_mode.mode;
+  HealPolicy before = st.policy;
+  if (before.Set("mode", o.mode_before_freeze).ok()) st.mode_before_freeze = before.mode;
+  if (o.pinned && st.runtime->registry().Get(*o.pinned)) st.pinned = o.pinned;
+  st.next_job_id = std::max<uint64_t>(st.next_job_id, o.next_job_id);
+  if (o.heal) {
+    st.interrupted_heal = o.heal;
+    st.next_job_id = std::max(st.next_job_id, o.heal->job_id + 1);
+    RecordEvent(self, "heal_interrupted", {{"job", o.heal->job_id}, {"trigger", o.heal->trigger}, {"healer", o.heal->healer},
+                                           {"parent", o.heal->parent}, {"started_unix_ms", o.heal->started_unix_ms},
+                                           {"outcome", "abandoned: its rows died with the previous coordinator"}});
+  }
+  if (o.mode || o.pinned || !o.policy.empty() || o.heal) {
+    RecordEvent(self, "operator_state_restored", {{"mode", HealModeName(st.policy.mode)},
+                                                  {"pinned", st.pinned ? nlohmann::json(*st.pinned) : nlohmann::json(nullptr)},
+                                                  {"policy_keys", st.policy_overrides.size()}, {"next_job_id", st.next_job_id}});
+  }
+  SaveOperatorState(self);  // the interrupted heal is now on record as abandoned
+}
 
 wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlRequest& req) {
   auto& st = self->state;
@@ -187,8 +250,10 @@ wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlReques
     if (s.ok()) s = next.Validate();
     if (!s.ok()) return Refuse(req, ErrorCode::kInvalidArgument, s.message());
     st.policy = next;
+    st.policy_overrides[req.args[0]] = req.args[1];
     st.drift->SetRowCapacity(static_cast<size_t>(std::max(1, st.policy.window_rows)));
     RecordEvent(self, "policy_set", {{"key", req.args[0]}, {"value", req.args[1]}});
+    SaveOperatorState(self);
     return Ok(req, PolicyJson(st.policy));
   }
   if (cmd == "heal") {
@@ -211,6 +276,7 @@ wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlReques
     if (auto bad = want_args(0, 0)) return *bad;
     st.pinned.reset();
     RecordEvent(self, "unpinned", {});
+    SaveOperatorState(self);
     return Ok(req, ModeJson(self));
   }
   if (cmd == "freeze" || cmd == "unfreeze") {
@@ -224,6 +290,7 @@ wire::ControlReply HandleControl(CoordinatorSelf self, const wire::ControlReques
       st.policy.mode = st.mode_before_freeze;
     }
     RecordEvent(self, cmd == "freeze" ? "frozen" : "unfrozen", {});
+    SaveOperatorState(self);
     return Ok(req, ModeJson(self));
   }
   if (cmd == "history") {

@@ -16,22 +16,6 @@ int64_t NowMs() {
       .count();
 }
 
-// Reads registry_dir/EPOCH (absent: 0), and writes back the next epoch.
-Result<uint64_t> NextEpoch(const std::string& dir) {
-  if (dir.empty()) return uint64_t{1};
-  const std::string path = (std::filesystem::path(dir) / "EPOCH").string();
-  uint64_t last = 0;
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    auto text = ReadWholeFile(path);
-    if (!text.ok()) return text.status();
-    std::istringstream in(*text);
-    if (!(in >> last)) return Status::Corruption(path + ": not an epoch number: '" + text->substr(0, 40) + "'");
-  }
-  REFLEX_RETURN_IF_ERROR(WriteFileAtomically(path, std::to_string(last + 1) + "\n"));
-  return last + 1;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<CoordinatorRuntime>> CoordinatorRuntime::Start(const CoordinatorOptions& options,
@@ -42,11 +26,13 @@ Result<std::unique_ptr<CoordinatorRuntime>> CoordinatorRuntime::Start(const Coor
   if (options.registry_dir.empty()) {
     rt->registry_ = VersionRegistry::InMemory();
   } else {
-    auto reg = VersionRegistry::Open(options.registry_dir, load_problems);
+    auto reg = VersionRegistry::Open(options.registry_dir, load_problems, options.registry_repair);
     if (!reg.ok()) return reg.status().WithContext("opening the registry");
     rt->registry_ = std::move(*reg);
+    // A repaired ACTIVE is written back now, so the next start needs no repair.
+    if (!rt->registry_->empty()) REFLEX_RETURN_IF_ERROR(rt->registry_->SetActive(rt->registry_->active()));
   }
-  auto epoch = NextEpoch(options.registry_dir);
+  auto epoch = rt->registry_->TakeNextEpoch();
   if (!epoch.ok()) return epoch.status().WithContext("taking the next epoch");
   rt->epoch_ = *epoch;
 
@@ -94,7 +80,22 @@ Result<std::unique_ptr<CoordinatorRuntime>> CoordinatorRuntime::Start(const Coor
   current.Seal();
   auto sent = rt->publisher_->Publish(current);
   if (!sent.ok()) return sent.status().WithContext("publishing the active version");
+  rt->published_ = std::move(current);
   return rt;
+}
+
+Result<bool> CoordinatorRuntime::AdvanceEpochPast(uint64_t seen) {
+  if (seen < epoch_) return false;
+  auto next = registry_->TakeNextEpoch(seen);
+  if (!next.ok()) return next.status();
+  epoch_ = *next;
+  AdapterVersion current = active().adapter;
+  current.epoch = epoch_;
+  current.Seal();
+  auto sent = publisher_->Publish(current);
+  if (!sent.ok()) return sent.status().WithContext("re-publishing the active version under epoch " + std::to_string(epoch_));
+  published_ = std::move(current);
+  return true;
 }
 
 CoordinatorRuntime::~CoordinatorRuntime() { Stop(); }
@@ -122,6 +123,7 @@ Result<VersionRecord> CoordinatorRuntime::Publish(AdapterVersion adapter, const 
   REFLEX_RETURN_IF_ERROR(registry_->SetActive(record.adapter.version));
   auto sent = publisher_->Publish(record.adapter);
   if (!sent.ok()) return sent.status().WithContext("broadcasting version " + std::to_string(record.adapter.version));
+  published_ = record.adapter;
   return record;
 }
 

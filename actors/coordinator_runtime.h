@@ -2,9 +2,13 @@
 // so that a start-up failure (registry folder, bind) reaches the caller as a Status.
 //
 //   - the version registry (core/registry.h), persisted in registry_dir (in memory when empty);
-//   - the epoch: registry_dir/EPOCH holds the last epoch; each start takes the next one and
-//     writes it back (atomically) before publishing anything, so a restarted coordinator fences
-//     every update of its previous life;
+//   - the epoch: registry_dir/EPOCH holds the last epoch (VersionRegistry::TakeNextEpoch); each
+//     start takes the next one and writes it back (atomically) before publishing anything, so a
+//     restarted coordinator fences every update of its previous life. Replicas report the
+//     highest epoch they have seen (drift summaries); when one is at or above this epoch (the
+//     EPOCH file was lost, or another coordinator ran), AdvanceEpochPast takes an epoch above
+//     it and re-publishes the active version under it, so the fleet follows again instead of
+//     fencing this coordinator out for good;
 //   - the weight publisher (transport/weight_publisher.h), which starts by publishing the
 //     registry's active version (version 0 from the bundle on a first start), re-stamped with
 //     the new epoch;
@@ -40,6 +44,15 @@ class CoordinatorRuntime {
   ~CoordinatorRuntime();
 
   uint64_t epoch() const { return epoch_; }
+  // The active version as last put on the bus (stamped with this epoch): what a replica in step
+  // with this coordinator serves, compared by (epoch, version, checksum).
+  const AdapterVersion& published() const { return published_; }
+
+  // A replica has seen epoch `seen`. When seen >= epoch(), takes an epoch above it (persisted)
+  // and re-publishes the active version under it; returns true when the epoch moved.
+  // FailedPrecondition when `seen` is beyond kMaxEpoch (nothing changes: the replica stays
+  // fenced and is reported so); IoError when EPOCH cannot be written.
+  Result<bool> AdvanceEpochPast(uint64_t seen);
   VersionRegistry& registry() { return *registry_; }
   const VersionRecord& active() const;  // the version the fleet should serve
   const transport::WeightPublisher& publisher() const { return *publisher_; }
@@ -57,6 +70,7 @@ class CoordinatorRuntime {
 
   CoordinatorOptions options_;
   uint64_t epoch_ = 0;
+  AdapterVersion published_;
   std::unique_ptr<VersionRegistry> registry_;
   std::shared_ptr<zmq::context_t> zmq_;
   std::unique_ptr<transport::ZapAuthenticator> zap_;  // bus allow-list (CURVE only); before zmq_ dies

@@ -101,6 +101,7 @@ healer_actor::behavior_type HealerBehavior(healer_actor::stateful_pointer<Healer
   self->set_down_handler([=](caf::down_msg& msg) {
     if (msg.source == self->state.coordinator.address()) {
       self->state.coordinator = nullptr;
+      if (self->state.options.connected) self->state.options.connected->store(false);
       // Embedded mode: a local coordinator that is gone does not come back (shutdown).
       if (!self->state.options.coordinator.local) {
         SpawnConnector(self->system(), self->state.options.coordinator, caf::actor_cast<caf::actor>(self));
@@ -139,6 +140,7 @@ healer_actor::behavior_type HealerBehavior(healer_actor::stateful_pointer<Healer
         auto& s = self->state;
         s.coordinator = caf::actor_cast<coordinator_actor>(coordinator);
         self->monitor(s.coordinator);
+        if (s.options.connected) s.options.connected->store(true);
         self->send(s.coordinator, healer_atom::value, s.options.id, s.device,
                    static_cast<uint32_t>(std::max(1, s.options.max_concurrent)), caf::actor_cast<caf::actor>(self));
       },

@@ -39,7 +39,7 @@ using admit_atom = caf::atom_constant<caf::atom("admit")>;
 // The coordinator: merges drift, decides and validates heals, keeps the registry, publishes.
 using coordinator_actor = caf::typed_actor<
     // A replica joins (or rejoins): its id, its scoring endpoint and its handle (monitored).
-    // Replies with the coordinator's epoch.
+    // Replies with the coordinator's epoch; an error when another live connection holds that id.
     caf::replies_to<hello_atom, std::string, std::string, caf::actor>::with<uint64_t>,
     // A healer joins: its id, its device ("cpu", "cuda:0"), how many jobs it runs at once, and
     // its handle (monitored; a healer_actor).

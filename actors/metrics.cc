@@ -38,6 +38,7 @@ ReplicaMetrics MakeReplicaMetrics(prometheus::Registry& r, const std::string& id
   m.labels_joined = Counter(r, "reflex_labels_joined_total", "Delayed labels joined to scored rows", id);
   m.labels_forwarded = Counter(r, "reflex_labels_forwarded_total", "Labels for rows scored elsewhere", id);
   m.dropped_updates = Gauge(r, "reflex_dropped_updates", "Weight-bus updates dropped (integrity, fencing, order)", id);
+  m.fenced = Gauge(r, "reflex_fenced", "1 when this replica's coordinator epoch is below the highest epoch on its bus", id);
   return m;
 }
 
@@ -55,6 +56,8 @@ CoordinatorMetrics MakeCoordinatorMetrics(prometheus::Registry& r, const std::st
   m.reassignments = Counter(r, "reflex_heal_reassignments_total", "Jobs handed to another healer", id);
   m.rollbacks = Counter(r, "reflex_rollbacks_total", "Rollbacks published (automatic and commanded)", id);
   m.replicas = Gauge(r, "reflex_replicas", "Replicas known", id);
+  m.replicas_in_step = Gauge(r, "reflex_replicas_in_step", "Live replicas serving the published (epoch, version, checksum)", id);
+  m.replicas_fenced = Gauge(r, "reflex_replicas_fenced", "Replicas whose fence is above this coordinator's epoch", id);
   m.healers_alive = Gauge(r, "reflex_healers_alive", "Healers alive", id);
   return m;
 }

@@ -29,6 +29,7 @@ struct ReplicaMetrics {
   prometheus::Counter* labels_joined;      // reflex_labels_joined_total
   prometheus::Counter* labels_forwarded;   // reflex_labels_forwarded_total
   prometheus::Gauge* dropped_updates;      // reflex_dropped_updates (weight-bus drops so far)
+  prometheus::Gauge* fenced;               // reflex_fenced (1: its coordinator's epoch is below the bus's)
 };
 
 struct CoordinatorMetrics {
@@ -44,6 +45,8 @@ struct CoordinatorMetrics {
   prometheus::Counter* reassignments;      // reflex_heal_reassignments_total
   prometheus::Counter* rollbacks;          // reflex_rollbacks_total
   prometheus::Gauge* replicas;             // reflex_replicas
+  prometheus::Gauge* replicas_in_step;     // reflex_replicas_in_step ((epoch, version, checksum) match)
+  prometheus::Gauge* replicas_fenced;      // reflex_replicas_fenced (fence above this epoch)
   prometheus::Gauge* healers_alive;        // reflex_healers_alive
 };
 

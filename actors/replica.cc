@@ -31,6 +31,14 @@ struct LabelForwarder {
 void SendSummary(replica_actor::stateful_pointer<ReplicaState> self, int64_t now) {
   auto& st = self->state;
   wire::DriftSummary summary = st.runtime->drift().Drain(st.options.id, st.runtime->served_version(), now);
+  // (epoch, checksum) only when they belong to the version Drain reported (an apply may be
+  // half-way: then 0, "unknown", and the coordinator waits for the next summary).
+  const ReplicaRuntime::ServedIdentity served = st.runtime->served_identity();
+  if (served.version == summary.served_version) {
+    summary.served_epoch = served.epoch;
+    summary.served_checksum = served.checksum;
+  }
+  summary.highest_epoch = st.runtime->highest_epoch();
   st.last_summary_ms = now;
   // This window's own drift reading, for the replica's metrics.
   const FidiCalibration& fidi = st.options.bundle->fidi;
@@ -57,7 +65,29 @@ void SendSummary(replica_actor::stateful_pointer<ReplicaState> self, int64_t now
   m.summaries_sent->Increment();
 }
 
+// Joins (or re-joins) the coordinator: learns its epoch.
+void SayHello(replica_actor::stateful_pointer<ReplicaState> self) {
+  auto& st = self->state;
+  st.last_hello_ms = NowMs();
+  self->request(st.coordinator, std::chrono::seconds(5), hello_atom::value, st.options.id, st.runtime->endpoint(),
+                caf::actor_cast<caf::actor>(self))
+      .then(
+          [=](uint64_t epoch) {
+            const bool first = self->state.epoch == 0;
+            const uint64_t before = self->state.epoch;
+            self->state.epoch = epoch;
+            if (self->state.options.log && (first || before != epoch)) {
+              self->state.options.log("coordinator_joined", {{"epoch", epoch}, {"fenced", self->state.fenced()}});
+            }
+          },
+          [=](caf::error& err) {
+            if (self->state.options.log) self->state.options.log("hello_failed", {{"error", self->system().render(err)}});
+          });
+}
+
 }  // namespace
+
+bool ReplicaState::fenced() const { return coordinator && epoch != 0 && runtime && epoch < runtime->highest_epoch(); }
 
 replica_actor::behavior_type ReplicaBehavior(replica_actor::stateful_pointer<ReplicaState> self, ReplicaOptions options,
                                              std::shared_ptr<ReplicaRuntime> runtime) {
@@ -98,8 +128,13 @@ replica_actor::behavior_type ReplicaBehavior(replica_actor::stateful_pointer<Rep
         const auto totals = s.runtime->drift().totals();
         nlohmann::json j = {{"id", s.options.id},
                             {"endpoint", s.runtime->endpoint()},
-                            {"ready", s.runtime->ready()},
+                            {"ready", s.runtime->ready() && !s.fenced()},
                             {"version", s.runtime->served_version()},
+                            {"epoch", s.runtime->served_identity().epoch},
+                            {"checksum", s.runtime->served_identity().checksum},
+                            {"coordinator_epoch", s.epoch},
+                            {"highest_epoch", s.runtime->highest_epoch()},
+                            {"fenced", s.fenced()},
                             {"coordinator", static_cast<bool>(s.coordinator)},
                             {"bus", s.runtime->bus_state()},
                             {"rows_scored", server.rows_scored},
@@ -114,17 +149,8 @@ replica_actor::behavior_type ReplicaBehavior(replica_actor::stateful_pointer<Rep
         auto& s = self->state;
         s.coordinator = caf::actor_cast<coordinator_actor>(coordinator);
         self->monitor(s.coordinator);
-        self->request(s.coordinator, std::chrono::seconds(5), hello_atom::value, s.options.id, s.runtime->endpoint(),
-                      caf::actor_cast<caf::actor>(self))
-            .then([=](uint64_t epoch) {
-                    self->state.epoch = epoch;
-                    if (self->state.options.log) self->state.options.log("coordinator_joined", {{"epoch", epoch}});
-                  },
-                  [=](caf::error& err) {
-                    if (self->state.options.log) {
-                      self->state.options.log("hello_failed", {{"error", self->system().render(err)}});
-                    }
-                  });
+        s.epoch = 0;
+        SayHello(self);
       },
       [=](tick_atom) {
         auto& s = self->state;
@@ -133,6 +159,13 @@ replica_actor::behavior_type ReplicaBehavior(replica_actor::stateful_pointer<Rep
             now - s.last_summary_ms >= s.options.summary_interval_ms) {
           SendSummary(self, now);
         }
+        if (s.fenced() && now - s.last_hello_ms >= 1000) SayHello(self);
+        // Not joined yet (the hello failed or was refused: e.g. our previous life's link is not
+        // down yet at the coordinator): ask again.
+        if (s.coordinator && s.epoch == 0 && now - s.last_hello_ms >= std::max(100, s.options.coordinator.reconnect_ms)) {
+          SayHello(self);
+        }
+        s.runtime->metrics().fenced->Set(s.fenced() ? 1 : 0);
         const int tick = std::max(5, std::min(50, s.options.summary_interval_ms / 4));
         self->delayed_send(self, std::chrono::milliseconds(tick), tick_atom::value);
       },

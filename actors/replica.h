@@ -1,6 +1,9 @@
 // Replica actor: a ReplicaRuntime (scoring, weight bus, drift accumulation) plus its link to the
 // coordinator (DESIGN.md §4).
 //
+// Each summary carries the served (epoch, checksum) and the highest epoch the bus fence has
+// seen; while that epoch is above the coordinator's last known epoch, the replica says hello
+// again (at most once a second) to learn the coordinator's current epoch.
 // Every tick (at most every 50 ms) it sends the coordinator a drift summary when summary_rows
 // rows have been scored or summary_interval_ms has passed since the last one (an empty summary
 // then doubles as the replica's heartbeat). It joins the coordinator with hello (connector.h)
@@ -28,8 +31,14 @@ struct ReplicaState {
   ReplicaOptions options;
   std::shared_ptr<ReplicaRuntime> runtime;
   coordinator_actor coordinator;
-  uint64_t epoch = 0;
+  uint64_t epoch = 0;            // the coordinator's epoch, from its last hello reply
+  int64_t last_hello_ms = 0;
   int64_t last_summary_ms = 0;
+  // Fenced: the weight bus has seen an epoch above this replica's coordinator's, so the fence
+  // drops everything that coordinator sends (a lost EPOCH file, a second coordinator). Visible
+  // in status, /readyz and reflex_fenced; it ends when the coordinator moves above that epoch
+  // (it learns the epoch from this replica's summaries) and a new hello says so.
+  bool fenced() const;
   uint64_t summaries_sent = 0, summaries_dropped = 0;
   static inline const char* name = "reflex.replica";
 };

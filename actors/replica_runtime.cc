@@ -110,10 +110,20 @@ void ReplicaRuntime::Stop() {
   if (subscriber_) subscriber_->Stop();
 }
 
+ReplicaRuntime::ServedIdentity ReplicaRuntime::served_identity() const {
+  std::lock_guard<std::mutex> lock(served_mutex_);
+  return served_;
+}
+
 void ReplicaRuntime::Apply(const AdapterVersion& version) {
   auto current = engine_->Current();
   const AdapterVersion& served = current->adapter;
+  auto remember = [&] {
+    std::lock_guard<std::mutex> lock(served_mutex_);
+    served_ = {version.version, version.epoch, version.checksum};
+  };
   if (version.version == served.version && version.dims == served.dims && version.weights == served.weights) {
+    remember();
     scorer_->SetReady(true);  // the version we serve, confirmed (possibly under a newer epoch)
     metrics_.ready->Set(1);
     metrics_.served_version->Set(static_cast<double>(served.version));
@@ -126,6 +136,7 @@ void ReplicaRuntime::Apply(const AdapterVersion& version) {
     }
     return;
   }
+  remember();
   scorer_->SetReady(true);
   metrics_.ready->Set(1);
   metrics_.served_version->Set(static_cast<double>(version.version));

@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <zmq.hpp>
@@ -50,6 +51,15 @@ class ReplicaRuntime {
   const std::string& endpoint() const { return endpoint_; }   // resolved scoring endpoint
   bool ready() const { return scorer_->ready(); }
   uint64_t served_version() const { return engine_->Current()->adapter.version; }
+  // (epoch, checksum) of the served adapter, and the highest coordinator epoch the weight-bus
+  // fence has seen (0 before any).
+  // Those of the version last applied or confirmed from the bus (a re-stamped version with the
+  // same number and weights is confirmed, not re-published to the engine); 0 before any.
+  struct ServedIdentity {
+    uint64_t version = 0, epoch = 0, checksum = 0;
+  };
+  ServedIdentity served_identity() const;
+  uint64_t highest_epoch() const { return subscriber_->stats().highest_epoch; }
   DriftAccumulator& drift() { return *drift_; }
   const ReplicaMetrics& metrics() const { return metrics_; }
   transport::ScoringServerStats server_stats() const { return server_->stats(); }
@@ -74,6 +84,8 @@ class ReplicaRuntime {
   std::unique_ptr<transport::WeightSubscriber> subscriber_;
   std::unique_ptr<transport::ScoringServer> server_;
   std::string endpoint_;
+  mutable std::mutex served_mutex_;  // guards the two below (subscriber thread writes)
+  ServedIdentity served_;
 };
 
 }  // namespace reflex::actors

@@ -16,6 +16,7 @@ PACKAGES=(
   dataset-fashion-mnist
   python3 python3-torch python3-numpy python3-zmq python3-msgpack python3-yaml
   iproute2 nftables
+  openssl libssl-dev  # TLS certificates (deploy/gen-tls.sh) and caf_openssl's link dependency
 )
 
 missing=()

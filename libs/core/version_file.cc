@@ -139,4 +139,24 @@ Result<uint64_t> DecodeActiveFile(const std::string& bytes, const std::string& s
   return version;
 }
 
+std::string EncodeEpochFile(uint64_t epoch) { return std::to_string(epoch) + "\n"; }
+
+Result<uint64_t> DecodeEpochFile(const std::string& bytes, const std::string& source) {
+  std::string text = bytes;
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption(source + ": '" + text.substr(0, 40) + "' is not an epoch: " + why);
+  };
+  if (text.empty()) return bad("the file is empty");
+  if (text.size() > 20) return bad("too many characters");
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return bad("only decimal digits are allowed (no sign, spaces or prefix)");
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (kMaxEpoch - digit) / 10) return bad("above the highest epoch " + std::to_string(kMaxEpoch));
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
 }  // namespace reflex

@@ -16,6 +16,8 @@
 //   file_checksum            u64      Fnv1a64 over every byte before it
 // ACTIVE file:
 //   magic "RFXA", u32 format_version 1, u64 active version, u64 Fnv1a64 over the bytes before it.
+// EPOCH file (text, so an operator can read it): the last coordinator epoch taken, in decimal
+//   ASCII digits, optionally followed by one "\n". No sign, no spaces, at most kMaxEpoch.
 //
 // Plain functions over values; safe from any thread. Units: created_unix_ms is milliseconds
 // since the Unix epoch; metrics are whatever the caller recorded (fractions, ratios).
@@ -48,5 +50,13 @@ Result<VersionRecord> DecodeVersionRecord(const std::string& bytes, const std::s
 // The ACTIVE file's bytes for `version`, and back (Corruption naming `source` when malformed).
 std::string EncodeActiveFile(uint64_t version);
 Result<uint64_t> DecodeActiveFile(const std::string& bytes, const std::string& source);
+
+// The highest epoch a registry will record: far below 2^64 so that "epoch + 1" can never wrap
+// (an epoch is taken once per coordinator start or fleet re-join, so 2^62 is never reached).
+constexpr uint64_t kMaxEpoch = uint64_t{1} << 62;
+// The EPOCH file's bytes for `epoch` ("17\n"), and back: Corruption naming `source` when the
+// text is empty, has anything but digits (a sign, spaces, "0x"), or exceeds kMaxEpoch.
+std::string EncodeEpochFile(uint64_t epoch);
+Result<uint64_t> DecodeEpochFile(const std::string& bytes, const std::string& source);
 
 }  // namespace reflex

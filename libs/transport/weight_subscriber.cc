@@ -228,6 +228,7 @@ void WeightSubscriber::HandleHeartbeat(const wire::Heartbeat& heartbeat, Clock::
         std::to_string(heartbeat.epoch) + " ignored");
     return;
   }
+  UpdateStats([epoch = fence_.highest_epoch()](WeightSubscriberStats& s) { s.highest_epoch = epoch; });
   Heard(now);
   if (heartbeat.sequence == 0) return;  // the publisher has nothing yet
   const auto advertised = std::make_pair(heartbeat.epoch, heartbeat.latest_version);
@@ -301,6 +302,7 @@ std::optional<DropReason> WeightSubscriber::TryApply(const AdapterVersion& adapt
     std::lock_guard<std::mutex> lock(mutex_);
     latest_ = applied;
     ++stats_.applied;
+    stats_.highest_epoch = fence_.highest_epoch();
   }
   ready_.store(true);
   if (options_.on_apply) options_.on_apply(*applied);

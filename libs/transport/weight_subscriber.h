@@ -79,6 +79,7 @@ struct WeightSubscriberStats {
   uint64_t not_ready_replies = 0;    // the publisher had nothing yet
   uint64_t sequence_gaps = 0;
   uint64_t silent_episodes = 0;      // transitions into kSilent
+  uint64_t highest_epoch = 0;        // highest coordinator epoch seen (applied or heartbeat)
   std::array<uint64_t, kDropReasonCount> dropped{};  // indexed by DropReason
   uint64_t dropped_for(DropReason reason) const { return dropped[static_cast<size_t>(reason)]; }
   uint64_t dropped_total() const;

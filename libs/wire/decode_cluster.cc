@@ -109,7 +109,8 @@ void DecodeDriftSummary(FieldReader& body, DriftSummary* out) {
   // Optional counters (absent in older senders: 0).
   for (auto [name, field] : {std::pair{"positives", &out->positives}, {"label_tp", &out->label_tp},
                              {"label_fp", &out->label_fp}, {"label_tn", &out->label_tn},
-                             {"label_fn", &out->label_fn}}) {
+                             {"label_fn", &out->label_fn}, {"served_epoch", &out->served_epoch},
+                             {"served_checksum", &out->served_checksum}, {"highest_epoch", &out->highest_epoch}}) {
     if (body.Find(name)) body.UInt64(name, field);
   }
   if (body.Find("label_cells")) body.UInt64List("label_cells", &out->label_cells);

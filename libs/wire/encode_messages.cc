@@ -99,7 +99,8 @@ void WriteBody(Packer* pk, StringSink* sink, const LabelFeedback& m) {
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
-  MapWriter w(pk, sink, 16 + !m.label_cells.empty() + !m.sample_anchor_probs.empty());
+  MapWriter w(pk, sink, 16 + !m.label_cells.empty() + !m.sample_anchor_probs.empty() + (m.served_epoch != 0) +
+                            (m.served_checksum != 0) + (m.highest_epoch != 0));
   w.String("replica_id", m.replica_id);
   w.Int("window_start_unix_ms", m.window_start_unix_ms);
   w.Int("window_end_unix_ms", m.window_end_unix_ms);
@@ -125,6 +126,9 @@ void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
   w.UInt("label_fn", m.label_fn);
   if (!m.label_cells.empty()) w.UInt64List("label_cells", m.label_cells);
   if (!m.sample_anchor_probs.empty()) w.Float32Vector("sample_anchor_probs", m.sample_anchor_probs);
+  if (m.served_epoch != 0) w.UInt("served_epoch", m.served_epoch);
+  if (m.served_checksum != 0) w.UInt("served_checksum", m.served_checksum);
+  if (m.highest_epoch != 0) w.UInt("highest_epoch", m.highest_epoch);
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const HealJob& m) {

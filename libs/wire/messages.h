@@ -157,6 +157,13 @@ struct DriftSummary {
   // probability of every unlabelled sample row (the coordinator's prior estimate).
   std::vector<uint64_t> label_cells;
   std::vector<float> sample_anchor_probs;
+  // Optional (absent = 0, and then not sent): the served version's epoch and checksum, so the
+  // coordinator compares (epoch, version, checksum) and not the number alone; and the highest
+  // coordinator epoch this replica's weight-bus fence has seen, so a coordinator that lost its
+  // EPOCH learns the fleet's and moves above it.
+  uint64_t served_epoch = 0;
+  uint64_t served_checksum = 0;
+  uint64_t highest_epoch = 0;
 };
 
 struct HealJob {

@@ -179,7 +179,31 @@ Result<ServiceConfig> ServiceConfig::Load(const ConfigSchema& schema, const std:
     }
     config.values_[section][key] = parsed;
   }
+  for (const ConfigKey& k : schema.keys) {
+    if (!std::holds_alternative<int64_t>(k.default_value)) continue;
+    // Open sections ([policy]) are validated by their owner (HealPolicy), which knows its ranges.
+    const std::optional<IntRange> range = k.range ? k.range : is_open(k.section) ? std::nullopt : DefaultRange(k.key);
+    if (!range) continue;
+    const int64_t value = config.Int(k.section, k.key);
+    if (value < range->min || value > range->max) {
+      return Status::InvalidArgument("[" + k.section + "] " + k.key + " = " + std::to_string(value) +
+                                     " is outside the allowed range " + std::to_string(range->min) + ".." +
+                                     std::to_string(range->max));
+    }
+  }
   return config;
+}
+
+std::optional<IntRange> DefaultRange(const std::string& key) {
+  auto ends = [&](const std::string& suffix) {
+    return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends("_port")) return IntRange{0, 65535};
+  if (ends("_ms")) return IntRange{1, 86400000};
+  if (ends("_rows")) return IntRange{1, 100000000};
+  if (key == "scoring_workers" || key == "max_concurrent") return IntRange{1, 256};
+  if (key == "window_summaries" || key == "healer_misses") return IntRange{1, 10000};
+  return std::nullopt;
 }
 
 const ConfigValue& ServiceConfig::Get(const std::string& section, const std::string& key) const {

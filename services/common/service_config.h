@@ -5,13 +5,16 @@
 // Keys of a closed section must be in the schema and have its type (an integer is accepted
 // where a float is expected); an open section (the coordinator's [policy]) takes any key, to be
 // validated by its owner (HealPolicy::Set). Errors say where: "replica.toml:12:1: unknown key
-// 'sumary_rows' in [replica]" or "--set replica.summary_rows=abc: not an integer".
+// 'sumary_rows' in [replica]" or "--set replica.summary_rows=abc: not an integer". An integer
+// outside its range is refused naming the key, the value and the range:
+// "[replica] probe_port = 70000 is outside the allowed range 0..65535".
 //
 // A plain value once loaded; safe to read from any thread.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -25,11 +28,24 @@ namespace reflex::services {
 
 using ConfigValue = std::variant<int64_t, double, bool, std::string>;
 
+// An allowed range for an integer key, inclusive.
+struct IntRange {
+  int64_t min = 0, max = 0;
+};
+
 struct ConfigKey {
   std::string section;
   std::string key;
   ConfigValue default_value;
+  // Integer keys are range-checked after loading: with this range when set, else (outside open
+  // sections) by name
+  // (DefaultRange): "*_port" 0..65535, "*_ms" 1..86400000, "*_rows" 1..100000000,
+  // "scoring_workers" / "max_concurrent" 1..256, "window_summaries" / "healer_misses" 1..10000.
+  std::optional<IntRange> range = std::nullopt;
 };
+
+// The range a key gets by its name; nullopt for names without a rule.
+std::optional<IntRange> DefaultRange(const std::string& key);
 
 struct ConfigSchema {
   std::vector<ConfigKey> keys;

@@ -22,6 +22,19 @@ namespace reflex::services {
 
 void ConfigureActorSystem(caf::actor_system_config& config);
 
+// The [security] keys of actor-link TLS, in every service's schema:
+//   tls = false|true, tls_dir = "keys/tls", tls_name = "<service>"
+// With tls = true, CAF's OpenSSL module is loaded with <tls_dir>/<tls_name>.pem (certificate),
+// <tls_dir>/<tls_name>.key and <tls_dir>/ca.pem (the cluster CA, written by
+// deploy/gen-tls.sh): every actor link is TLS, and CAF verifies the peer's certificate against
+// the CA both ways (a peer without a CA-signed certificate is dropped during the handshake,
+// before any BASP header is read, so it cannot make this process allocate). With tls = false
+// the actor port trusts every peer that reaches it: logged as a security_warning at start-up.
+// FailedPrecondition naming the file when one is missing or unreadable.
+void AddTlsKeys(ConfigSchema& schema, const std::string& service);
+Status ConfigureActorLinks(caf::actor_system_config& config, const ServiceConfig& cfg, const actors::EventLog& log,
+                           bool* tls);
+
 // Every service runs model calls on several threads already (scoring workers, detached heal
 // workers); LibTorch's intra-op threads on top made a heal about 10x slower on a busy 2-core
 // machine (reflex-bench heal-to-fleet: 5-10 s against 0.5-0.9 s), each parallel op waiting for

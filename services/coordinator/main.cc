@@ -6,6 +6,7 @@
 // change, so nothing is lost), closes the bus.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <prometheus/registry.h>
 
 #include "actors/coordinator.h"
@@ -27,6 +28,7 @@ ConfigSchema Schema() {
   s.keys = {{c, "id", std::string("coordinator")},
             {c, "model", std::string("model")},
             {c, "registry_dir", std::string("registry")},
+            {c, "registry_repair", false},
             {c, "actor_host", std::string("127.0.0.1")},
             {c, "actor_port", int64_t{7400}},
             {c, "control_endpoint", std::string("tcp://127.0.0.1:7401")},
@@ -51,6 +53,7 @@ ConfigSchema Schema() {
             {"security", "bus_clients", std::string("keys/replicas")},
             {"security", "operators", std::string("keys/operators")}};
   s.open_sections = {"policy"};
+  reflex::services::AddTlsKeys(s, "coordinator");
   return s;
 }
 
@@ -78,6 +81,15 @@ int main(int argc, char** argv) {
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
   opt.bundle = *bundle;
   opt.registry_dir = cfg.String(c, "registry_dir");
+  // A service always persists its registry: in memory, a restart would lose every version and
+  // take epoch 1, which the fleet has fenced.
+  if (opt.registry_dir.empty()) {
+    return fail("[coordinator] registry_dir is empty: the coordinator service needs a folder for its registry "
+                "(versions, ACTIVE, EPOCH) so that a restart keeps them",
+                2);
+  }
+  opt.registry_repair = cfg.Bool(c, "registry_repair");
+  if (opt.registry_repair) log("registry_repair", {{"registry_dir", opt.registry_dir}, {"detail", "starting even if EPOCH or ACTIVE is missing or damaged"}});
   opt.weights_publish = cfg.String(c, "weights_publish");
   opt.weights_snapshot = cfg.String(c, "weights_snapshot");
   opt.bus_heartbeat_ms = static_cast<int>(cfg.Int(c, "bus_heartbeat_ms"));
@@ -108,6 +120,8 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  bool tls = false;
+  if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
   services::ConfigureCompute();
   caf::actor_system system{system_config};
 
@@ -116,7 +130,9 @@ int main(int argc, char** argv) {
   auto stop_actor = [&] { caf::anon_send_exit(*coordinator, caf::exit_reason::user_shutdown); };
 
   const auto port = static_cast<uint16_t>(cfg.Int(c, "actor_port"));
-  auto published = system.middleman().publish(*coordinator, port, cfg.String(c, "actor_host").c_str(), true);
+  const std::string actor_host = cfg.String(c, "actor_host");
+  auto published = tls ? caf::openssl::publish(*coordinator, port, actor_host.c_str(), true)
+                       : system.middleman().publish(*coordinator, port, actor_host.c_str(), true);
   if (!published) {
     stop_actor();
     return fail("actor_port " + std::to_string(port) + ": " + system.render(published.error()), 1);

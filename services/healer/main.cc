@@ -28,6 +28,7 @@ reflex::services::ConfigSchema Schema() {
             {h, "reconnect_ms", int64_t{1000}},
             {h, "metrics_address", std::string("127.0.0.1:9410")},
             {h, "probe_port", int64_t{9411}}};
+  reflex::services::AddTlsKeys(s, "healer");
   return s;
 }
 
@@ -59,13 +60,22 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  bool tls = false;
+  if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
+  opt.coordinator.tls = tls;
   services::ConfigureCompute();
   caf::actor_system system{system_config};
+  auto connected = std::make_shared<std::atomic<bool>>(false);
+  opt.connected = connected;
   auto healer = system.spawn(actors::HealerBehavior, opt);
   log("started", {{"device", *cuda ? "cuda" : "cpu"}});
   auto host = services::ServiceHost::Start(registry, cfg.String(h, "metrics_address"),
                                            static_cast<uint16_t>(cfg.Int(h, "probe_port")),
-                                           [] { return std::make_pair(true, std::string("healer up")); });
+                                           [connected] {
+                                             return connected->load()
+                                                        ? std::make_pair(true, std::string("healer joined the coordinator"))
+                                                        : std::make_pair(false, std::string("no link to the coordinator"));
+                                           });
   if (!host.ok()) {
     caf::anon_send_exit(healer, caf::exit_reason::user_shutdown);
     return fail(host.status().message(), 1);

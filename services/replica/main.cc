@@ -41,6 +41,7 @@ reflex::services::ConfigSchema Schema() {
             {"security", "key_name", std::string("replica")},
             {"security", "coordinator_key", std::string("keys/coordinator.pub")},
             {"security", "scoring_clients", std::string("keys/clients")}};
+  reflex::services::AddTlsKeys(s, "replica");
   return s;
 }
 
@@ -90,6 +91,9 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  bool tls = false;
+  if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
+  opt.coordinator.tls = tls;
   services::ConfigureCompute();
   caf::actor_system system{system_config};
 
@@ -106,8 +110,14 @@ int main(int argc, char** argv) {
                 [&](std::string& json) {
                   auto j = nlohmann::json::parse(json, nullptr, false);
                   const bool ready = j.is_object() && j.value("ready", false);
-                  verdict = {ready, ready ? "serving version " + std::to_string(j.value("version", uint64_t{0}))
-                                          : "waiting for the fleet's adapter version from the weight bus"};
+                  const bool fenced = j.is_object() && j.value("fenced", false);
+                  verdict = {ready, ready    ? "serving version " + std::to_string(j.value("version", uint64_t{0})) +
+                                                   " epoch " + std::to_string(j.value("epoch", uint64_t{0}))
+                                    : fenced ? "fenced: the coordinator's epoch " +
+                                                   std::to_string(j.value("coordinator_epoch", uint64_t{0})) +
+                                                   " is below epoch " + std::to_string(j.value("highest_epoch", uint64_t{0})) +
+                                                   " seen on the weight bus; its updates are ignored"
+                                             : "waiting for the fleet's adapter version from the weight bus"};
                 },
                 [&](caf::error& err) { verdict.second = system.render(err); });
         return verdict;

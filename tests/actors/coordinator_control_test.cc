@@ -17,6 +17,7 @@
 #include "actors/healer.h"
 #include "actors/wire_payload.h"
 #include "core/adapter_version.h"
+#include "core/version_file.h"
 #include "tests/actors/actor_test_fixture.h"
 
 // Drives a real coordinator actor (registry on disk, weight bus on ephemeral ports) with
@@ -462,6 +463,107 @@ BOOST_AUTO_TEST_CASE(ARestartedCoordinatorTakesTheNextEpochAndKeepsItsVersions) 
   const nlohmann::json rolled = Body(Control(world, c, "rollback"));
   BOOST_TEST(rolled["version"].get<uint64_t>() == 2u);
   BOOST_TEST(rolled["weights_of"].get<uint64_t>() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(OperatorStateAndAnInterruptedHealSurviveARestart) {
+  TempDir registry("coordinator_control_operator_state");
+  {
+    ActorWorld world;
+    const coordinator_actor c = Spawn(world, Options(registry.str()));
+    auto log = std::make_shared<FakeHealerLog>();
+    JoinFakeHealer(world, c, log);
+    PrepareManualHeal(world, c, 300);    // mode manual, min_rows 50, tolerance 100
+    HealToVersion(world, c, 1);          // job 1
+    Body(Control(world, c, "pin", {"1"}));
+    Body(Control(world, c, "policy-set", {"cooldown_ms", "1234"}));
+    Body(Control(world, c, "freeze"));
+    world.StopAndWait(caf::actor_cast<caf::actor>(c));
+  }
+  {
+    ActorWorld world;
+    const coordinator_actor c = Spawn(world, Options(registry.str()));
+    const nlohmann::json status = StatusOf(world, c);
+    BOOST_TEST(status["mode"] == "frozen");
+    BOOST_TEST(status["pinned"] == 1u);
+    const nlohmann::json policy = Body(Control(world, c, "policy-get"))["policy"];
+    BOOST_TEST(policy["cooldown_ms"] == "1234");
+    BOOST_TEST(policy["min_rows"] == "50");
+    Body(Control(world, c, "unfreeze"));
+    BOOST_TEST(StatusOf(world, c)["mode"] == "manual");  // the mode before the freeze, across the restart
+    Body(Control(world, c, "unpin"));
+    // A heal in flight when the coordinator dies: a healer that never answers.
+    caf::actor silent = world.Keep(world.system.spawn([]() -> caf::behavior {
+      return {[](heal_atom, const std::string&) -> caf::result<std::string> { return caf::delegated<std::string>(); }};
+    }));
+    {
+      caf::scoped_actor self{world.system};
+      self->send(c, healer_atom::value, std::string("silent"), std::string("cpu"), uint32_t{1}, silent);
+    }
+    for (size_t i = 0; i < 3; ++i) SendSummary(world, c, DriftedSummary("replica-x", 100, 40 + i, 3.0f));
+    const nlohmann::json started = Body(Control(world, c, "heal"));
+    BOOST_TEST(started["job_id"].get<uint64_t>() == 2u);  // job ids continue after the restart
+    world.StopAndWait(caf::actor_cast<caf::actor>(c));
+  }
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(registry.str()));
+  const nlohmann::json status = StatusOf(world, c);
+  BOOST_TEST(status["heal_in_flight"] == false);
+  BOOST_TEST(status["interrupted_heal"]["job_id"] == 2u);
+  BOOST_TEST(status["interrupted_heal"]["outcome"] == "abandoned");
+  const auto interrupted = EventsNamed(status, "heal_interrupted");
+  BOOST_REQUIRE_EQUAL(interrupted.size(), 1u);
+  BOOST_TEST(interrupted[0]["trigger"] == "operator");
+  BOOST_TEST(status["mode"] == "manual");
+  BOOST_TEST(status["pinned"].is_null());
+}
+
+BOOST_AUTO_TEST_CASE(AReplicaFencedAboveTheCoordinatorsEpochMakesItTakeAHigherOneAndIsReported) {
+  TempDir registry("coordinator_control_fleet_epoch");
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(registry.str()));
+  Body(Control(world, c, "policy-set", {"mode", "manual"}));
+  nlohmann::json status = StatusOf(world, c);
+  BOOST_REQUIRE(status["epoch"].get<uint64_t>() == 1u);
+  const uint64_t checksum = status["current_checksum"].get<uint64_t>();
+  // In step: (epoch, version, checksum) all match.
+  wire::DriftSummary in_step = DriftedSummary("replica-a", 10, 1, 0.0f);
+  in_step.served_epoch = 1;
+  in_step.served_checksum = checksum;
+  in_step.highest_epoch = 1;
+  SendSummary(world, c, in_step);
+  // Same version number, other weights: not ready although the number matches.
+  wire::DriftSummary other_weights = in_step;
+  other_weights.replica_id = "replica-b";
+  other_weights.served_checksum = checksum ^ 1;
+  other_weights.served_epoch = 0;  // unknown: no epoch claim
+  SendSummary(world, c, other_weights);
+  status = StatusOf(world, c);
+  BOOST_REQUIRE_EQUAL(status["replicas"].size(), 2u);
+  BOOST_TEST(status["replicas"][0]["ready"] == true);
+  BOOST_TEST(status["replicas"][1]["ready"] == false);
+  BOOST_TEST(status["epoch"].get<uint64_t>() == 1u);
+
+  // A replica whose fence saw epoch 7 (this registry lost its EPOCH, or another coordinator ran).
+  wire::DriftSummary fenced = in_step;
+  fenced.replica_id = "replica-c";
+  fenced.served_epoch = 7;
+  fenced.highest_epoch = 7;
+  SendSummary(world, c, fenced);
+  status = StatusOf(world, c);
+  BOOST_TEST(status["epoch"].get<uint64_t>() == 8u);
+  BOOST_TEST(ReadFile((registry.path() / "EPOCH").string()) == "8\n");
+  BOOST_TEST(EventsNamed(status, "epoch_advanced").size() == 1u);
+  BOOST_TEST(status["replicas"][0]["ready"] == false);  // it still serves epoch 1's stamp
+
+  // An epoch beyond the registry's maximum is not followed: reported, and the replica shown fenced.
+  fenced.highest_epoch = kMaxEpoch + 5;
+  SendSummary(world, c, fenced);
+  SendSummary(world, c, fenced);
+  status = StatusOf(world, c);
+  BOOST_TEST(status["epoch"].get<uint64_t>() == 8u);
+  BOOST_TEST(EventsNamed(status, "epoch_not_advanced").size() == 1u);
+  BOOST_TEST(status["replicas"][2]["fenced"] == true);
+  BOOST_TEST(status["replicas"][2]["ready"] == false);
 }
 
 // Regression (found by this test, since fixed): the coordinator's DriftWindow is created once

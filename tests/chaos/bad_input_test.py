@@ -132,6 +132,7 @@ class BadInput(ChaosTest):
         table = []
 
         def live(what, frame, expect):
+            self.assertTrue(expect, "%s: an expected error name is required" % what)  # "" matches anything
             seen = self.exchange(ep, frame)
             table.append((what, seen))
             self.assertTrue(seen.startswith(expect), "%s: expected %s, saw %s" % (what, expect, seen))
@@ -144,19 +145,20 @@ class BadInput(ChaosTest):
         live("cols is a string", envelope(1, {"request_id": 2, "cols": "ten", "rows": floats(good)}), "WrongType")
         live("rows missing", envelope(1, {"request_id": 3, "cols": 10}), "MissingField")
         live("3 features, model has 10", score(4, [0.5] * 6, 3), "WrongFeatureCount")
-        live("17 floats with cols 10 (ragged)", score(5, [0.5] * 17, 10), "")
+        live("17 floats with cols 10 (ragged)", score(5, [0.5] * 17, 10), "WrongFeatureCount")
         live("NaN in a row", score(6, [float("nan")] + good[1:], 10), "NonFinite")
         live("+Inf in a row", score(7, [float("inf")] + good[1:], 10), "NonFinite")
-        live("zero rows", score(8, [], 10), "")
+        live("zero rows", score(8, [], 10), "InvalidArgument")
         live("10001 rows (limit 10000)", score(9, good * 10001, 10), "TooManyRows")
-        live("17 MiB frame (limit 16 MiB)", score(10, [0.0] * (17 * 1024 * 1024 // 4), 10), "")
+        live("17 MiB frame (limit 16 MiB)", score(10, [0.0] * (17 * 1024 * 1024 // 4), 10), "TooLarge")
         live("deadline already passed", score(11, good, 10, deadline_unix_us=1), "DeadlineExceeded")
         live("label for an unknown request", envelope(3, {"request_id": 424242, "row": 0, "label": 1}), "Ok")
-        live("label 7 (not 0/1)", envelope(3, {"request_id": 424242, "row": 0, "label": 7}), "")
+        live("label 7 (not 0/1)", envelope(3, {"request_id": 424242, "row": 0, "label": 7}), "InvalidArgument")
         got, codes = self.flood(ep)
         table.append(("3000 requests of 100 rows at once (queue bound)",
                       "every one answered (%d): %s" % (got, ", ".join("%s %d" % kv for kv in sorted(codes.items())))))
         self.assertEqual(got, 3000, "every flooded request must be answered: %s" % codes)
+        self.assertGreater(codes.get("Overloaded", 0), 0, "the flood must be shed with Overloaded: %s" % codes)
 
         control = c.control
         seen = self.exchange(control, b"\x00garbage")

@@ -5,17 +5,17 @@ v1..v4 exist, ACTIVE names v4). The coordinator is killed with SIGKILL, then, on
 (the active one) is truncated to half its length and one byte of v3's weights is flipped. The
 coordinator is restarted on the same registry_dir.
 Asserted (test_damaged_versions_are_reported_and_the_last_good_one_is_active):
-  - the coordinator reports both files and the ACTIVE fallback (`registry_problem` log lines
-    naming each);
+  - the coordinator refuses to start (ACTIVE names a version that no longer loads), saying so
+    and naming `registry_repair`; restarted with `coordinator.registry_repair=true`, it reports
+    both files and the ACTIVE fallback (`registry_problem` log lines naming each);
   - it starts from the last good version, v2, whose checksum is the one recorded before the
     damage (never from garbage: every loaded file passed its file checksum and the adapter's
     checksum), under epoch + 1; the next version published is numbered 3;
-  - then ACTIVE itself is damaged (bytes flipped) and the coordinator restarted again: reported,
-    and the highest intact version (v3) becomes active;
+  - then ACTIVE itself is damaged (bytes flipped) and the coordinator restarted again (repair
+    still on): reported, and the highest intact version (v3) becomes active;
   - no request fails during all of it.
-test_fleet_follows_the_restarted_coordinator_to_the_last_good_version (expected failure, a
-known bug in ServingEngine::Publish, see below) asserts that every replica follows the
-restarted coordinator back to v2.
+test_fleet_follows_the_restarted_coordinator_to_the_last_good_version asserts that every replica
+follows the repaired coordinator back to v2.
 
   registry_corruption_test.py --bin build/bin
 """
@@ -61,6 +61,9 @@ class CorruptedRegistry(ChaosTest):
             b = f.read(1)
             f.seek(80)
             f.write(bytes([b[0] ^ 0x5A]))
+        # ACTIVE names v4, which no longer loads: refused until the operator asks for repair.
+        self.expect_coordinator_refused("names version 4, which did not load", "registry_repair")
+        c.extra["coordinator"] = ["coordinator.registry_repair=true"]
         t0 = self.restart()
         return load, epoch, before, t0, registry
 
@@ -94,7 +97,7 @@ class CorruptedRegistry(ChaosTest):
         load.stop()
         self.assertEqual(load.failed, 0, "failed requests: %s" % load.errors)
         self.record("registry: v4 truncated, v3 flipped", load, None,
-                    "restarted on v2 (epoch %d -> %d); %d problems reported; replicas stay on v4 (engine bug)" %
+                    "refused, then repaired: restarted on v2 (epoch %d -> %d); %d problems reported" %
                     (epoch, epoch + 1, n_problems))
 
     # Regression: the serving engine ordered versions by number only, so replicas refused v2 of

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE core_registry
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "core/registry.h"
+#include "core/version_file.h"
 
 using namespace reflex;
 namespace fs = std::filesystem;
@@ -58,8 +60,9 @@ VersionRecord MakeRecord(uint64_t version, std::map<std::string, double> metrics
 }
 
 std::unique_ptr<VersionRegistry> OpenOrDie(const std::string& dir,
-                                           std::vector<std::string>* problems) {
-  auto opened = VersionRegistry::Open(dir, problems);
+                                           std::vector<std::string>* problems,
+                                           bool repair = false) {
+  auto opened = VersionRegistry::Open(dir, problems, repair);
   BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
   return std::move(opened).value();
 }
@@ -156,9 +159,12 @@ BOOST_AUTO_TEST_CASE(ShortFileAndBadMagicAreReportedWithTheirReason) {
   WriteFile((dir.path() / VersionRegistry::VersionFileName(1)).string(), bytes);
 
   std::vector<std::string> problems;
-  auto registry = OpenOrDie(dir.str(), &problems);
+  // ACTIVE names version 0, which no longer loads: refused unless repairing.
+  BOOST_CHECK(VersionRegistry::Open(dir.str(), &problems).status().code() == StatusCode::kFailedPrecondition);
+  problems.clear();
+  auto registry = OpenOrDie(dir.str(), &problems, /*repair=*/true);
   BOOST_TEST(registry->Versions() == std::vector<uint64_t>({2}));
-  BOOST_TEST_REQUIRE(problems.size() == 2u);
+  BOOST_TEST_REQUIRE(problems.size() == 3u);
   std::string all = problems[0] + "\n" + problems[1];
   BOOST_TEST(Contains(all, "shorter than the smallest valid file"), all);
   BOOST_TEST(Contains(all, "bad magic"), all);
@@ -216,27 +222,36 @@ BOOST_AUTO_TEST_CASE(ActiveVersionPersistsAcrossReopen) {
   BOOST_TEST(registry->active() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(CorruptActiveFallsBackToHighestVersionAndIsReported) {
+BOOST_AUTO_TEST_CASE(CorruptActiveIsRefusedAndRepairFallsBackToHighestVersion) {
   TempDir dir;
   WriteThreeVersions(dir.str());
-  {
-    std::vector<std::string> problems;
-    auto registry = OpenOrDie(dir.str(), &problems);
-    BOOST_TEST_REQUIRE(registry->SetActive(0).ok());
-  }
   std::string bytes = ReadFile((dir.path() / "ACTIVE").string());
   bytes[10] ^= 0x01;
   WriteFile((dir.path() / "ACTIVE").string(), bytes);
 
   std::vector<std::string> problems;
-  auto registry = OpenOrDie(dir.str(), &problems);
+  auto refused = VersionRegistry::Open(dir.str(), &problems);
+  BOOST_CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+  BOOST_TEST(Contains(refused.status().message(), "ACTIVE"), refused.status().message());
+  BOOST_TEST(Contains(refused.status().message(), "registry_repair"), refused.status().message());
+  auto registry = OpenOrDie(dir.str(), &problems, /*repair=*/true);
   BOOST_TEST(registry->active() == 2u);
   BOOST_TEST_REQUIRE(problems.size() == 1u);
-  BOOST_TEST(Contains(problems[0], "ACTIVE"), problems[0]);
   BOOST_TEST(Contains(problems[0], "using the highest loaded version 2"), problems[0]);
 }
 
-BOOST_AUTO_TEST_CASE(ActiveNamingAVersionThatDidNotLoadFallsBack) {
+BOOST_AUTO_TEST_CASE(MissingActiveWithVersionsIsRefused) {
+  TempDir dir;
+  WriteThreeVersions(dir.str());
+  fs::remove(dir.path() / "ACTIVE");
+  std::vector<std::string> problems;
+  auto refused = VersionRegistry::Open(dir.str(), &problems);
+  BOOST_CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+  BOOST_TEST(Contains(refused.status().message(), "ACTIVE: missing, but versions up to 2 exist"),
+             refused.status().message());
+}
+
+BOOST_AUTO_TEST_CASE(ActiveNamingAVersionThatDidNotLoadIsRefused) {
   TempDir dir;
   WriteThreeVersions(dir.str());
   {
@@ -246,10 +261,81 @@ BOOST_AUTO_TEST_CASE(ActiveNamingAVersionThatDidNotLoadFallsBack) {
   }
   fs::remove(dir.path() / VersionRegistry::VersionFileName(2));
   std::vector<std::string> problems;
-  auto registry = OpenOrDie(dir.str(), &problems);
+  auto refused = VersionRegistry::Open(dir.str(), &problems);
+  BOOST_TEST(Contains(refused.status().message(), "names version 2, which did not load"),
+             refused.status().message());
+  auto registry = OpenOrDie(dir.str(), &problems, /*repair=*/true);
   BOOST_TEST(registry->active() == 1u);
-  BOOST_TEST_REQUIRE(problems.size() == 1u);
-  BOOST_TEST(Contains(problems[0], "names version 2, which did not load"), problems[0]);
+}
+
+BOOST_AUTO_TEST_CASE(EpochsAreTakenForwardAndPersisted) {
+  TempDir dir;
+  {
+    std::vector<std::string> problems;
+    auto registry = OpenOrDie(dir.str(), &problems);
+    BOOST_TEST(registry->epoch() == 0u);
+    BOOST_TEST(*registry->TakeNextEpoch() == 1u);
+    BOOST_TEST(*registry->TakeNextEpoch(41) == 42u);   // above what the fleet reported
+    BOOST_TEST(*registry->TakeNextEpoch(7) == 43u);    // never backwards
+    BOOST_TEST_REQUIRE(registry->Put(MakeRecord(0)).ok());
+  }
+  std::vector<std::string> problems;
+  auto registry = OpenOrDie(dir.str(), &problems);
+  BOOST_TEST(problems.empty());
+  BOOST_TEST(registry->epoch() == 43u);
+  BOOST_TEST(ReadFile((dir.path() / "EPOCH").string()) == "43\n");
+  BOOST_CHECK(registry->TakeNextEpoch(kMaxEpoch).status().code() == StatusCode::kFailedPrecondition);
+  BOOST_TEST(registry->epoch() == 43u);
+}
+
+BOOST_AUTO_TEST_CASE(MissingOrDamagedEpochIsRefusedWithTheWayOut) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "empty"},
+      {"-5\n", "only decimal digits"},
+      {"18446744073709551615\n", "above the highest epoch"},  // 2^64 - 1: +1 would wrap to 0
+      {"12abc", "only decimal digits"},
+      {" 3\n", "only decimal digits"},
+      {"0\n", "below epoch 1 of a version it holds"}};
+  for (const auto& [text, why] : cases) {
+    TempDir dir;
+    WriteThreeVersions(dir.str());
+    WriteFile((dir.path() / "EPOCH").string(), text);
+    std::vector<std::string> problems;
+    auto refused = VersionRegistry::Open(dir.str(), &problems);
+    BOOST_TEST(!refused.ok(), "EPOCH '" << text << "' accepted");
+    BOOST_TEST(Contains(refused.status().message(), why), refused.status().message());
+    BOOST_TEST(Contains(refused.status().message(), "EPOCH"), refused.status().message());
+  }
+  TempDir dir;
+  WriteThreeVersions(dir.str());
+  fs::remove(dir.path() / "EPOCH");
+  std::vector<std::string> problems;
+  auto refused = VersionRegistry::Open(dir.str(), &problems);
+  BOOST_TEST(Contains(refused.status().message(), "EPOCH: missing, but 3 versions exist"),
+             refused.status().message());
+  auto repaired = OpenOrDie(dir.str(), &problems, /*repair=*/true);
+  BOOST_TEST(repaired->epoch() == 1u);  // the highest epoch of a loaded version
+  BOOST_TEST(*repaired->TakeNextEpoch() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(SpecialAndOversizedFilesAreSkippedWithAReport) {
+  TempDir dir;
+  WriteThreeVersions(dir.str());
+  const fs::path fifo = dir.path() / VersionRegistry::VersionFileName(7);
+  BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  fs::create_symlink("/dev/zero", dir.path() / VersionRegistry::VersionFileName(8));
+  {
+    std::ofstream big(dir.path() / VersionRegistry::VersionFileName(9), std::ios::binary);
+    big.seekp(static_cast<std::streamoff>(VersionRegistry::kMaxRegistryFileBytes));
+    big.put('x');  // sparse: over the limit without using the disk
+  }
+  std::vector<std::string> problems;
+  auto registry = OpenOrDie(dir.str(), &problems);  // returns: nothing blocks or grows
+  BOOST_TEST(registry->Versions() == std::vector<uint64_t>({0, 1, 2}));
+  BOOST_TEST_REQUIRE(problems.size() == 3u);
+  BOOST_TEST(Contains(problems[0], "is a FIFO"), problems[0]);
+  BOOST_TEST(Contains(problems[1], "is a character device"), problems[1]);
+  BOOST_TEST(Contains(problems[2], "over the limit"), problems[2]);
 }
 
 BOOST_AUTO_TEST_CASE(UpdateMetricsMergesAndPersists) {

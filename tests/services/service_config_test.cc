@@ -33,6 +33,9 @@ ConfigSchema Schema() {
   schema.keys = {
       {"replica", "id", std::string("replica-1")},
       {"replica", "summary_rows", int64_t{500}},
+      {"replica", "probe_port", int64_t{9600}},
+      {"replica", "scoring_workers", int64_t{2}},
+      {"replica", "threads", int64_t{4}, IntRange{1, 8}},
       {"replica", "ratio", 0.5},
       {"replica", "verbose", false},
       {"bus", "endpoint", std::string("tcp://127.0.0.1:7402")},
@@ -194,6 +197,18 @@ BOOST_AUTO_TEST_CASE(SetWithAnUnknownKeyOrABadValueIsAnError) {
   BOOST_TEST(Contains(e8, "not true or false"), e8);
   const std::string e9 = LoadError("", {"replica.ratio=fast"});
   BOOST_TEST(Contains(e9, "not a number"), e9);
+}
+
+BOOST_AUTO_TEST_CASE(IntegersOutsideTheirRangeAreRefusedNamingKeyValueAndRange) {
+  const std::string port = LoadError("", {"replica.probe_port=70000"});
+  BOOST_TEST(Contains(port, "[replica] probe_port = 70000 is outside the allowed range 0..65535"), port);
+  const std::string workers = LoadError("", {"replica.scoring_workers=100000"});
+  BOOST_TEST(Contains(workers, "scoring_workers = 100000 is outside the allowed range 1..256"), workers);
+  const std::string rows = LoadError("", {"replica.summary_rows=0"});
+  BOOST_TEST(Contains(rows, "summary_rows = 0 is outside the allowed range 1..100000000"), rows);
+  const std::string own = LoadError("", {"replica.threads=9"});
+  BOOST_TEST(Contains(own, "threads = 9 is outside the allowed range 1..8"), own);
+  BOOST_TEST(ServiceConfig::Load(Schema(), "", {"replica.probe_port=0", "replica.threads=8"}).ok());
 }
 
 // Regression (found by this test, since fixed): FromText (service_config.cc, case 0) parses

@@ -107,8 +107,8 @@ Run Ctl(const std::vector<std::string>& args, const std::vector<std::string>& en
 
 const char* kStatusBody = R"({"epoch":3,"current_version":5,"mode":"auto","pinned":null,"heal_in_flight":false,)"
                           R"("drift":{"max_z":1.75,"feature":"x0","conflict_rate":0.04,"rows":1200,"drift":true},)"
-                          R"("replicas":[{"id":"replica-1","version":5,"ready":true,"rows_scored":600,"summary_age_ms":350,"endpoint":"tcp://10.0.0.1:7001"},)"
-                          R"({"id":"replica-2","version":4,"ready":false,"rows_scored":600,"summary_age_ms":12000,"endpoint":"tcp://10.0.0.2:7001"}],)"
+                          R"("replicas":[{"id":"replica-1","version":5,"epoch":3,"fenced":false,"ready":true,"rows_scored":600,"summary_age_ms":350,"endpoint":"tcp://10.0.0.1:7001"},)"
+                          R"({"id":"replica-2","version":4,"epoch":9,"fenced":true,"ready":false,"rows_scored":600,"summary_age_ms":12000,"endpoint":"tcp://10.0.0.2:7001"}],)"
                           R"("healers":[{"id":"healer-1","device":"cpu","load":0,"alive":true,"heartbeat_age_ms":120}]})";
 
 // A fake coordinator: answers the commands reflexctl sends and records the last request.
@@ -180,6 +180,7 @@ BOOST_AUTO_TEST_CASE(StatusPrintsTheHeaderAndEveryReplicaAndHealer) {
   BOOST_TEST(r.code == 0, r.err);
   BOOST_TEST(Has(r.out, "replica-1"), r.out);
   BOOST_TEST(Has(r.out, "replica-2"), r.out);
+  BOOST_TEST(Has(r.out, "FENCED"), r.out);
   BOOST_TEST(Has(r.out, "healer-1"), r.out);
   BOOST_TEST(Has(r.out, "epoch 3"), r.out);
   BOOST_TEST(Has(r.out, "mode auto"), r.out);

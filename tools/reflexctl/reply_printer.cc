@@ -81,10 +81,12 @@ std::string FormatStatus(const json& body) {
   const json& replicas = Field(body, "replicas");
   out += "\nreplicas:";
   if (replicas.is_array() && !replicas.empty()) {
-    Table table({"ID", "VERSION", "READY", "ROWS", "SUMMARY_AGE", "ENDPOINT"});
+    // READY: serving this coordinator's (epoch, version, checksum); FENCED: its weight-bus
+    // fence is above this coordinator's epoch, so it ignores every update from it.
+    Table table({"ID", "VERSION", "EPOCH", "READY", "FENCED", "ROWS", "SUMMARY_AGE", "ENDPOINT"});
     for (const json& r : replicas) {
-      table.AddRow({Text(r, "id"), Text(r, "version"), Text(r, "ready"), Text(r, "rows_scored"),
-                    Age(r, "summary_age_ms"), Text(r, "endpoint")});
+      table.AddRow({Text(r, "id"), Text(r, "version"), Text(r, "epoch"), Text(r, "ready"), Text(r, "fenced"),
+                    Text(r, "rows_scored"), Age(r, "summary_age_ms"), Text(r, "endpoint")});
     }
     out += "\n" + table.Render();
   } else {
