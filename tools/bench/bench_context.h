@@ -74,6 +74,7 @@ double ProcessCpuSeconds();
 // The suites (one file each). Each adds its figures to ctx.report(); a failure to set up
 // returns an error, a figure that cannot be measured becomes a note.
 Status RunForwardSuite(BenchContext& ctx);
+Status RunHealSuite(BenchContext& ctx);
 Status RunServeSuite(BenchContext& ctx);
 Status RunServeWhileHealingSuite(BenchContext& ctx);
 Status RunHealToFleetSuite(BenchContext& ctx);

@@ -3,7 +3,7 @@
 //
 //   reflex-bench --suite NAME[,NAME...]|all [--out DIR] [--quick] [--seed N] [--step-seconds S]
 //                [--python PATH] [--original-script PATH]
-//   suites: forward, serve, serve-while-healing, heal-to-fleet, fan-out, coordinator
+//   suites: forward, heal, serve, serve-while-healing, heal-to-fleet, fan-out, coordinator
 // The load generator runs as its own process, reflex-bench-loadgen, found next to this binary.
 // Exit codes: 0 done, 1 a suite failed (the figures so far are still written), 2 bad flags.
 #include <sys/resource.h>
@@ -35,6 +35,7 @@ struct Suite {
 };
 constexpr Suite kSuites[] = {
     {"forward", reflex::bench::RunForwardSuite},
+    {"heal", reflex::bench::RunHealSuite},
     {"serve", reflex::bench::RunServeSuite},
     {"serve-while-healing", reflex::bench::RunServeWhileHealingSuite},
     {"heal-to-fleet", reflex::bench::RunHealToFleetSuite},
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
   options.out_dir = "bench-results";
   options.original_script = REFLEX_BENCH_ORIGINAL_SCRIPT;
   app.add_option("--suite", suites_flag,
-                 "forward, serve, serve-while-healing, heal-to-fleet, fan-out, coordinator, a comma list, or all");
+                 "forward, heal, serve, serve-while-healing, heal-to-fleet, fan-out, coordinator, a comma list, or all");
   app.add_option("--out", options.out_dir, "folder for bench.json (created)");
   app.add_flag("--quick", options.quick, "tiny, fast settings: checks that the suites run, measures nothing useful");
   app.add_option("--seed", options.seed, "seed of the model, data and arrivals");
@@ -100,7 +101,7 @@ int main(int argc, char** argv) {
   }
   std::vector<const Suite*> chosen;
   if (suites_flag.empty()) {
-    std::fprintf(stderr, "reflex-bench: --suite is required (one of forward, serve, serve-while-healing, "
+    std::fprintf(stderr, "reflex-bench: --suite is required (one of forward, heal, serve, serve-while-healing, "
                          "heal-to-fleet, fan-out, coordinator, or all)\n");
     return kBadFlags;
   }
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
       }
     }
     if (!found) {
-      std::fprintf(stderr, "reflex-bench: unknown suite '%s' (forward, serve, serve-while-healing, heal-to-fleet, "
+      std::fprintf(stderr, "reflex-bench: unknown suite '%s' (forward, heal, serve, serve-while-healing, heal-to-fleet, "
                            "fan-out, coordinator, all)\n", name.c_str());
       return kBadFlags;
     }
