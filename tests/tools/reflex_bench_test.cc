@@ -56,11 +56,12 @@ BOOST_AUTO_TEST_CASE(EverySuiteRunsAndWritesWellFormedFigures) {
     names.insert(f.value("name", ""));
     suites.insert(f.value("suite", ""));
   }
-  for (const char* suite : {"forward", "serve", "serve-while-healing", "heal-to-fleet", "fan-out", "coordinator"}) {
+  for (const char* suite : {"forward", "heal", "serve", "serve-while-healing", "heal-to-fleet", "fan-out", "coordinator"}) {
     BOOST_TEST(suites.count(suite) == 1, "no figure from suite " << suite << "\n" << run.out);
   }
   for (const char* name :
-       {"gemm_peak_gflops", "roofline_rows_per_s", "forward_rows_per_s", "forward_roofline_fraction", "serve_p50_us",
+       {"gemm_peak_gflops", "roofline_rows_per_s", "forward_rows_per_s", "forward_roofline_fraction", "heal_cpu_ms", "heal_steps",
+        "heal_cpu_us_per_row", "serve_p50_us",
         "serve_p99_us", "serve_p999_us", "serve_achieved_rps", "serve_saturation_rps", "serve_half_saturation_p99_us",
         "serve_while_healing_p99_ratio", "heal_detection_rows", "heal_compute_ms", "heal_validation_ms",
         "heal_broadcast_ms", "heal_to_fleet_ms", "fanout_median_ms", "summaries_merged_per_s", "rss_per_replica_mib",
