@@ -28,7 +28,7 @@ const char* ActionName(Action action) {
   return "?";
 }
 
-ControllerConfig ControllerConfig::FromPolicy(const HealPolicy& p, double clean_prior, double clean_accuracy,
+ControllerConfig ControllerConfig::FromPolicy(const TriggerPolicy& p, double clean_prior, double clean_accuracy,
                                               bool multiclass, uint64_t batch_rows) {
   ControllerConfig c;
   c.mode = p.mode;

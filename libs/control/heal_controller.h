@@ -75,7 +75,7 @@ struct ControllerConfig {
 
   // The policy's keys mapped onto the controller's: drift_gone_batches and cooldown_batches are
   // counted in batches of `batch_rows` rows.
-  static ControllerConfig FromPolicy(const HealPolicy& policy, double clean_prior, double clean_accuracy,
+  static ControllerConfig FromPolicy(const TriggerPolicy& policy, double clean_prior, double clean_accuracy,
                                      bool multiclass, uint64_t batch_rows);
 };
 

@@ -41,8 +41,9 @@ std::string Format(double v) {
   return out.str();
 }
 
-template <typename T>
-Field Number(T HealPolicy::*member, double lo, double hi, const std::string& key) {
+// `member` belongs to one of HealPolicy's concerns (a base of HealPolicy).
+template <typename T, typename Concern>
+Field Number(T Concern::*member, double lo, double hi, const std::string& key) {
   Field f;
   f.set = [member, lo, hi, key](HealPolicy& p, const std::string& text) -> Status {
     Result<double> v = ParseNumber(key, text);

@@ -1,4 +1,4 @@
-// HealPolicy: every knob of a heal, in one validated value.
+// HealPolicy: every knob of a heal, in one validated value, grouped by concern.
 //
 // The coordinator owns the fleet's policy and operators change it with `reflexctl policy set`;
 // reflex-sim gives each healed arm a copy. A policy is a plain value (copy it; no locking).
@@ -21,37 +21,52 @@ namespace reflex {
 enum class HealMode { kAuto, kManual, kFrozen };
 const char* HealModeName(HealMode mode);
 
-struct HealPolicy {
-  // --- When to heal (used by whoever triggers heals: coordinator, reflex-sim) ---
+// The policy has four concerns, each its own struct, so that a consumer takes only the knobs it
+// reads: the heal controller its triggers (control/heal_controller.h ControllerConfig::FromPolicy),
+// the diagnosis its diagnosis knobs (core/shift_diagnosis.h), the gate its bounds
+// (core/validation_gate.h); the healer's optimisation reads the loss and step knobs. HealPolicy
+// joins them (by inheritance, so `policy.min_rows` reads the same wherever a whole policy is at
+// hand) with one flat key space for `policy set` and config files: every key belongs to exactly
+// one concern.
+
+// When to heal, when a healed version is unhealthy, when drift is over (the heal controller).
+struct TriggerPolicy {
   HealMode mode = HealMode::kAuto;
-  double fidi_threshold = 1.0;        // FIDI max z above which drift is declared
+  double fidi_threshold = 1.0;        // FIDI max z (windowed mean shift, in clean sd) above which drift is declared
   double conflict_threshold = 0.30;   // rule-conflict rate (conflicts / rows) that also triggers a heal
-  double prior_shift_threshold = 0.05;// |EM prior - training prior| that also triggers a heal
-  int min_rows = 300;                 // rows in the recent window before a heal may run
-  int cooldown_batches = 0;           // batches to wait after a heal before the next one
+  double prior_shift_threshold = 0.05;// |prior estimate - its clean value| that also triggers a heal (and
+                                      // more than label_signal_z of the estimate's standard errors)
+  int min_rows = 300;                 // rows since the onset before the first heal of an episode
+  int cooldown_batches = 0;           // reflex-sim: batches to wait after a heal before the next one
   int cooldown_ms = 10000;            // cluster: milliseconds after a heal decision before the next
   int window_rows = 500;              // most recent rows a heal learns from
+  // A healed version is worse than version 0 when, on the same labelled rows, it is significantly
+  // less accurate (McNemar) or its F1's upper bound lies more than rollback_f1_drop below v0's.
+  double rollback_f1_drop = 0.08;
+  // Labels signal drift when version 0's labelled accuracy is significantly below its clean
+  // accuracy and by more than this (the clean figure is measured on the training rows).
+  double label_accuracy_drop = 0.10;
+  int drift_gone_batches = 5;  // x 100 rows without a label-free drift signal end a drift (return to v0)
+};
 
-  // --- Optimisation ---
+// How a heal optimises the adapter: steps, step sizes and the loss terms' weights.
+struct OptimisationPolicy {
   int steps = 5;                 // Adam steps of the gradient terms (label, rule, entropy, moment)
   double lr = 0.003;
   int distill_steps = 100;       // Adam steps when a closed-form target (alignment, prior) is distilled
   double distill_lr = 0.01;
-
-  // --- Loss weights ---
   double w_label = 1.0;          // BCE on labelled rows
   double label_pos_weight = -1;  // < 0: the original's conditional weight; otherwise a fixed weight
   double w_rule = 0.5;           // BCE toward weak labels of trusted rules
-  double w_entropy = 0.0;        // entropy minimisation on confident rows
+  double w_entropy = 0.0;        // entropy minimisation on confident rows (the image policy turns it on)
   double entropy_filter = 0.4;   // only rows with entropy (nats) below this count in the entropy term
   double w_moment = 0.0;         // pull adapter-output mean/var toward clean calibration moments
   double w_distill = 1.0;        // regression toward the closed-form target (with labels: only when they confirm it)
   double w_synthetic = 1.0;      // distillation on inverse-aligned clean sample rows (covariate heals)
   double w_proximal = 0.01;      // L2 toward the parent adapter
   double w_diversity = 0.0;      // multi-class: KL(mean prediction || clean predicted class distribution)
-
-  // --- Operating point (labels-only and labelled label-shift heals; core/operating_point.h) ---
-  // A labelled heal with no closed-form target the labels confirm re-fits from version 0 and then
+  // Operating point (labels-only and labelled label-shift heals; core/operating_point.h). A
+  // labelled heal with no closed-form target the labels confirm re-fits from version 0 and then
   // moves every logit by one offset: expected_accuracy_at_f1 takes the most accurate threshold
   // whose expected F1 (calibrated on the labelled training rows, never the holdout) is at most
   // operating_f1_tolerance below version 0's on the same rows, or, when the calibrated
@@ -62,10 +77,12 @@ struct HealPolicy {
   // rule place its cut (Platt degree 1, no band, no gradient step); with none it distils the
   // prior-corrected posteriors instead.
   OperatingPoint operating_point = OperatingPoint::kExpectedAccuracyAtF1;
-  double operating_f1_tolerance = 0.03;  // F1 a labels-only heal may give up for accuracy: well inside the
-                                         // health monitor's rollback_f1_drop, so an on-target version does not trip it
+  double operating_f1_tolerance = 0.03;  // F1 a labels-only heal may give up for accuracy: well inside
+                                         // rollback_f1_drop, so an on-target version does not trip health
+};
 
-  // --- Shift diagnosis ---
+// How a heal tells covariate drift from label shift, and what it realigns.
+struct DiagnosisPolicy {
   double align_min_shift = 0.25;     // realign a feature when |mean shift| / sigma or |log std ratio| exceeds this
   int align_inputs = 0;              // multi-class image models, 1: re-standardise each image's brightness and
                                      // contrast to the clean average before the backbone (the heal's target)
@@ -76,16 +93,17 @@ struct HealPolicy {
   // 10-feature fit compares (two per feature) at a 5% family-wise error: a true label shift rarely
   // exceeds it, while a covariate drift that only mimics one (seed's V14) usually does.
   double mixture_tolerance_z = 3.0;
-  double em_agreement = 0.15;        // EM prior and mixture weight must agree within this at 0.5, within
-                                     // this * 4 m (1 - m) at their midpoint m (core/shift_diagnosis.h)
+  double em_agreement = 0.15;        // the prior estimate and the mixture weight must agree within this at 0.5,
+                                     // within this * 4 m (1 - m) at their midpoint m (core/shift_diagnosis.h)
   double rule_trust_tolerance = 0.15;// a rule is trusted when its firing rate is within this of the expected rate
+};
 
-  // --- Validation gate ---
-  // The gate's and the coordinator's positive-rate bounds come from the evidence (the clean rate,
-  // a diagnosed prior, the labelled prior: PositiveRateBounds in core/validation_gate.h), scaled
-  // by this tolerance: label-free, the rate may move by this fraction of the smaller class from
-  // the expected rate; labelled, up by this fraction of the labelled negatives or down by this
-  // fraction of the labelled positives.
+// The validation gate's bounds (core/validation_gate.h), for healer and coordinator alike.
+struct GatePolicy {
+  // The positive-rate bounds come from the evidence (the clean rate, a diagnosed prior, the
+  // labelled prior: PositiveRateBounds), scaled by this tolerance: label-free, the rate may move
+  // by this fraction of the smaller class from the expected rate; labelled, up by this fraction of
+  // the labelled negatives or down by this fraction of the labelled positives.
   double positive_rate_tolerance = 0.5;
   double max_moment_ratio = 1.05;        // candidate's moment distance <= current's * this (covariate heals)
   double max_rule_agreement_drop = 0.10; // trusted-rule agreement may drop at most this much
@@ -98,16 +116,9 @@ struct HealPolicy {
                                          // standard errors of the rates they compare (core/validation_gate.h)
   double max_class_tv = 0.25;            // multi-class: predicted-class distribution may be at most this total
                                          // variation from the clean one (or no worse than the current version's)
+};
 
-  // --- Health, rollback and the end of drift (the heal controller, control/heal_controller.h) ---
-  // A healed version is worse than version 0 when, on the same labelled rows, it is significantly
-  // less accurate (McNemar) or its F1's upper bound lies more than rollback_f1_drop below v0's.
-  double rollback_f1_drop = 0.08;
-  // Labels signal drift when version 0's labelled accuracy is significantly below its clean
-  // accuracy and by more than this (the clean figure is measured on the training rows).
-  double label_accuracy_drop = 0.10;
-  int drift_gone_batches = 5;  // x 100 rows without a label-free drift signal end a drift (return to v0)
-
+struct HealPolicy : TriggerPolicy, OptimisationPolicy, DiagnosisPolicy, GatePolicy {
   // Sets one key from text. Unknown key or invalid value -> InvalidArgument naming both and why.
   Status Set(const std::string& key, const std::string& value);
   // Every key with its current value as text, sorted by key.

@@ -14,7 +14,7 @@ std::string Fmt(const char* format, double a, double b = 0, double c = 0) {
 }
 }  // namespace
 
-RateBounds PositiveRateBounds(const RateEvidence& ev, const HealPolicy& policy) {
+RateBounds PositiveRateBounds(const RateEvidence& ev, const GatePolicy& policy) {
   RateBounds b;
   const bool labelled = ev.labelled_prior.has_value() && ev.labelled_rows > 0;
   if (labelled) {
@@ -46,7 +46,7 @@ RateBounds PositiveRateBounds(const RateEvidence& ev, const HealPolicy& policy) 
   return b;
 }
 
-GateVerdict ValidateCandidate(const GateInputs& in, const HealPolicy& policy) {
+GateVerdict ValidateCandidate(const GateInputs& in, const GatePolicy& policy) {
   GateVerdict v;
   if (!in.finite) {
     v.reason = "rejected: non-finite loss or weight";

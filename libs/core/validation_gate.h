@@ -47,7 +47,7 @@ struct RateBounds {
 // may trade precision for recall, so the rate may move up by positive_rate_tolerance of the
 // labelled negatives and down by that fraction of the labelled positives:
 // [e - tol * e - s, e + tol * (1 - e) + s]. Clipped to [0, 1].
-RateBounds PositiveRateBounds(const RateEvidence& evidence, const HealPolicy& policy);
+RateBounds PositiveRateBounds(const RateEvidence& evidence, const GatePolicy& policy);
 
 struct GateInputs {
   bool finite = true;                   // every candidate weight and the final loss are finite
@@ -74,6 +74,6 @@ struct GateVerdict {
   std::string reason;  // "accepted: ..." or the first failed check, with its figures
 };
 
-GateVerdict ValidateCandidate(const GateInputs& in, const HealPolicy& policy);
+GateVerdict ValidateCandidate(const GateInputs& in, const GatePolicy& policy);
 
 }  // namespace reflex
