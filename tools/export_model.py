@@ -2,8 +2,13 @@
 """Export a PyTorch model for Reflex: backbone.pt + head.pt (TorchScript) + manifest.json.
 
 Reflex serves a model as   backbone -> adapter -> head.   The backbone maps a float32 batch
-[rows, len(feature_names)] to [rows, width]; the head maps [rows, width] to one number per row
-(a logit, or a probability when the head ends in a sigmoid). Reflex's C++ side
+[rows, len(feature_names)] to [rows, width]; the head maps [rows, width] to class scores:
+  binary   one number per row ([rows] or [rows, 1]): a logit, or a probability when the head
+           ends in a sigmoid;
+  K-class  K numbers per row ([rows, K], K >= 2): logits, or probabilities when the head ends
+           in a softmax over its last dimension (a final log_softmax gives log-probabilities,
+           which Reflex treats as logits: softmax undoes it exactly).
+Regression heads are refused (see "Regression" below). Reflex's C++ side
 (libs/model/healable_model.cc, HealableModel::LoadTorchScript) loads both files with
 torch::jit::load and puts its adapter between them, starting at identity, so on the day of
 deployment C++ scores equal this model's outputs.
@@ -29,9 +34,14 @@ Command line (run with a Python that has torch, e.g. Debian's /usr/bin/python3):
                             (over)written there.
   --head-output auto|logit|probability
                             what the head returns. auto (default): "probability" when the head's
-                            TorchScript graph ends in a sigmoid, else "logit". An explicit choice
-                            that contradicts the graph (a sigmoid head declared "logit", or a
-                            "probability" head giving values outside [0, 1]) is an error.
+                            TorchScript graph ends in a sigmoid (binary) or a softmax (K-class),
+                            else "logit". An explicit choice that contradicts the graph (a
+                            sigmoid or softmax head declared "logit", or a "probability" head
+                            giving values outside [0, 1], or K-class rows that do not sum to 1)
+                            is an error.
+  --class-names a,b,c       names of the head's classes, in output order (recorded in the
+                            manifest; reflex-bundle matches label values against them). Default:
+                            "0", "1", ... (binary: "0" and "1").
   --state-dict W.pt         weights to load (strictly) into the module before export; a state
                             dict, a {"state_dict": ...} checkpoint, or a whole saved nn.Module.
   --adapter-hidden N        tanh units in Reflex's adapter (default: width).
@@ -50,10 +60,30 @@ freeze shapes). Every saved file is reloaded and compared with the eager module.
 exported in eval mode (their training flags are restored afterwards); parameters must be
 float32 and on the CPU.
 
+Regression. Reflex serves and heals classifiers only, and a head's graph cannot always tell a
+regression output from a class score, so the export refuses what it can recognise and
+reflex-bundle refuses the rest from the data:
+  - a head whose output passes last through relu, relu6, softplus, exp, abs or square (a
+    non-negative, unbounded quantity such as a count or a duration: never a logit, and not a
+    probability) is refused as a regression head, unless --head-output logit or probability is
+    given explicitly;
+  - a K-output head ending in a sigmoid is multi-label (K independent yes/no outputs), not one
+    class per row: refused;
+  - a plain linear single-output head is exported as a binary logit (the graph of a regression
+    head is the same); `reflex-bundle --clean` then refuses a clean CSV whose labels are not the
+    head's classes ("label '23.7' on line 5 ... is not one of the model's classes 0, 1").
+What to do with a regression model: serve a classifier of the decision you act on (for example
+"fails within 7 days" from a time-to-failure regressor: a head with one logit, trained on that
+label), and export that.
+
 manifest.json:
   {"format": "reflex-model/1", "feature_names": [...], "width": W, "adapter_hidden": H,
    "backbone": "backbone.pt", "head": "head.pt", "head_output": "logit"|"probability",
+   "head_kind": "binary"|"softmax", "num_classes": 2 (binary) or K, "class_names": [...],
    "torch_version": "...", "compiled_with": {"backbone": "script"|"trace", "head": ...}}
+C++ reads a manifest without head_kind as a binary head (manifests of earlier exports). A 2-class
+softmax head is served by Reflex as a binary model: the probability of class 1 (its second
+output), from the logit z1 - z0.
 """
 
 from __future__ import annotations
@@ -86,6 +116,11 @@ _PASS_THROUGH_OPS = {
     "aten::type_as", "aten::view_as", "aten::reshape_as", "aten::select", "aten::slice",
     "aten::alias",
 }
+_SIGMOID_OPS = {"aten::sigmoid"}
+_SOFTMAX_OPS = {"aten::softmax"}  # a final aten::log_softmax makes log-probabilities: logits
+# A final op that makes a non-negative, unbounded number: a regression output (see the docstring).
+_REGRESSION_OPS = {"aten::relu", "aten::relu6", "aten::softplus", "aten::exp", "aten::abs",
+                   "aten::square"}
 
 
 class ExportError(Exception):
@@ -97,12 +132,15 @@ class ExportError(Exception):
 
 def export(backbone: nn.Module, head: nn.Module, feature_names: Sequence[str], out_dir: str,
            head_output: Optional[str] = None, *, full_model: Optional[nn.Module] = None,
-           adapter_hidden: Optional[int] = None, seed: int = 0) -> dict:
+           adapter_hidden: Optional[int] = None, seed: int = 0,
+           class_names: Optional[Sequence[str]] = None) -> dict:
     """Exports backbone and head to out_dir; returns the manifest written.
 
-    head_output: "logit", "probability", or None/"auto" to detect a final sigmoid.
+    head_output: "logit", "probability", or None/"auto" to detect a final sigmoid (binary) or
+    softmax (K-class).
     full_model: when given, head(backbone(x)) must equal full_model(x) on random inputs.
-    Raises ExportError on bad input.
+    class_names: the head's classes in output order (default "0", "1", ...).
+    Raises ExportError on bad input, a regression head included (see the module's docstring).
     """
     names = _check_feature_names(feature_names)
     if head_output is None:
@@ -122,13 +160,25 @@ def export(backbone: nn.Module, head: nn.Module, feature_names: Sequence[str], o
             m.eval()
         with torch.no_grad():
             return _export_eval(backbone, head, names, out_dir, head_output, full_model,
-                                adapter_hidden, seed)
+                                adapter_hidden, seed, class_names)
     finally:
         for m, flag in was_training:
             m.train(flag)
 
 
-def _export_eval(backbone, head, names, out_dir, head_output, full_model, adapter_hidden, seed):
+def _outputs_per_row(out, rows: int) -> Optional[int]:
+    """1 for a binary head ([rows] or [rows, 1]), K for [rows, K]; None for any other shape."""
+    if not isinstance(out, torch.Tensor):
+        return None
+    if out.dim() == 1 and out.shape[0] == rows:
+        return 1
+    if out.dim() == 2 and out.shape[0] == rows and out.shape[1] >= 1:
+        return int(out.shape[1])
+    return None
+
+
+def _export_eval(backbone, head, names, out_dir, head_output, full_model, adapter_hidden, seed,
+                 class_names):
     n_in = len(names)
     gen = torch.Generator().manual_seed(seed)
 
@@ -145,18 +195,26 @@ def _export_eval(backbone, head, names, out_dir, head_output, full_model, adapte
     if width == 0:
         raise ExportError("backbone: output width is 0")
     out = _run("head", head, h, f"does not accept the backbone's output of shape [2, {width}]")
-    if not isinstance(out, torch.Tensor) or out.numel() != 2:
+    per_row = _outputs_per_row(out, 2)
+    if per_row is None:
         raise ExportError(f"head: maps [2, {width}] to {_describe(out)}; Reflex needs one output "
-                          f"per row ([2] or [2, 1])")
+                          f"per row ([2] or [2, 1]: a binary head) or K per row ([2, K]: a K-class "
+                          f"head)")
+    if not out.is_floating_point():
+        raise ExportError(f"head: outputs {out.dtype}; Reflex needs float class scores (logits or "
+                          f"probabilities), not class indices")
+    num_classes = 2 if per_row == 1 else per_row
+    classes = _check_class_names(class_names, num_classes)
 
     inputs = [torch.randn(b, n_in, generator=gen) * 2.0 for b in _CHECK_BATCH_SIZES]
 
     if full_model is not None:
         for x in inputs:
             want = _run("full model", full_model, x, f"failed on a random batch of shape {list(x.shape)}")
-            if not isinstance(want, torch.Tensor) or want.numel() != x.shape[0]:
+            if _outputs_per_row(want, x.shape[0]) != per_row:
                 raise ExportError(f"full model: gives {_describe(want)} for {x.shape[0]} rows; expected "
-                                  f"one output per row")
+                                  f"{'one output' if per_row == 1 else f'{per_row} outputs'} per row, "
+                                  f"as the head gives")
             got = head(backbone(x))
             if not torch.allclose(got.reshape(-1), want.reshape(-1), atol=ATOL, rtol=RTOL):
                 diff = (got.reshape(-1) - want.reshape(-1)).abs().max().item()
@@ -170,23 +228,14 @@ def _export_eval(backbone, head, names, out_dir, head_output, full_model, adapte
     head_inputs = [backbone(x) for x in inputs]
     head_ts, head_how = _compile("head", head, head_inputs[-1], head_inputs)
 
-    ends_in_sigmoid = _ends_in_sigmoid(head_ts)
-    head_values = torch.cat([head(z).reshape(-1) for z in head_inputs])
-    in_unit = bool(((head_values >= 0) & (head_values <= 1)).all())
-    if head_output == "auto":
-        head_output = "probability" if ends_in_sigmoid else "logit"
-        if not ends_in_sigmoid and in_unit:
-            warnings.warn("head: every output on random inputs lies in [0, 1] but no final sigmoid "
-                          "was found in its graph; exporting as 'logit'. Pass head_output="
-                          "'probability' if it returns probabilities.")
-    elif head_output == "logit" and ends_in_sigmoid:
-        raise ExportError("head: its graph ends in a sigmoid, so it returns probabilities, but "
-                          "head_output is 'logit' (Reflex would apply a second sigmoid); use "
-                          "'probability' or 'auto'")
-    elif head_output == "probability" and not in_unit:
-        raise ExportError(f"head: head_output is 'probability' but it returns values in "
-                          f"[{head_values.min().item():.3g}, {head_values.max().item():.3g}] on "
-                          f"random inputs; use 'logit'")
+    final = _final_op(head_ts)
+    head_values = [head(z).reshape(z.shape[0], -1) for z in head_inputs]
+    flat = torch.cat([v.reshape(-1) for v in head_values])
+    in_unit = bool(((flat >= 0) & (flat <= 1)).all())
+    if per_row == 1:
+        head_output = _binary_head_output(head_output, final, in_unit, flat)
+    else:
+        head_output = _softmax_head_output(head_output, final, in_unit, head_values, per_row)
 
     manifest = {
         "format": FORMAT,
@@ -196,6 +245,9 @@ def _export_eval(backbone, head, names, out_dir, head_output, full_model, adapte
         "backbone": BACKBONE_FILE,
         "head": HEAD_FILE,
         "head_output": head_output,
+        "head_kind": "binary" if per_row == 1 else "softmax",
+        "num_classes": num_classes,
+        "class_names": classes,
         "torch_version": torch.__version__,
         "compiled_with": {"backbone": backbone_how, "head": head_how},
     }
@@ -219,6 +271,97 @@ def _export_eval(backbone, head, names, out_dir, head_output, full_model, adapte
 
     _atomic_write(manifest_path, write_manifest)
     return manifest
+
+
+def _regression_error(final: str, shape: str) -> ExportError:
+    op = final.split("::")[-1]
+    return ExportError(
+        f"head: its output ({shape}) passes last through {op}, which makes a non-negative, "
+        f"unbounded quantity: a regression head, not class scores. Reflex serves and heals "
+        f"classifiers only (a binary head: one logit or sigmoid probability per row; a K-class "
+        f"head: K logits or softmax probabilities). Export a classifier of the decision you act "
+        f"on instead (for example 'fails within 7 days', trained on that label); if this head "
+        f"really returns log-odds or probabilities, say so with head_output='logit' or "
+        f"'probability' (--head-output)")
+
+
+def _binary_head_output(head_output, final, in_unit, values) -> str:
+    if head_output == "auto":
+        if final in _SIGMOID_OPS:
+            return "probability"
+        if final in _REGRESSION_OPS:
+            raise _regression_error(final, "one number per row")
+        if in_unit:
+            warnings.warn("head: every output on random inputs lies in [0, 1] but no final sigmoid "
+                          "was found in its graph; exporting as 'logit'. Pass head_output="
+                          "'probability' if it returns probabilities.")
+        return "logit"
+    if head_output == "logit" and final in _SIGMOID_OPS:
+        raise ExportError("head: its graph ends in a sigmoid, so it returns probabilities, but "
+                          "head_output is 'logit' (Reflex would apply a second sigmoid); use "
+                          "'probability' or 'auto'")
+    if head_output == "probability" and not in_unit:
+        raise ExportError(f"head: head_output is 'probability' but it returns values in "
+                          f"[{values.min().item():.3g}, {values.max().item():.3g}] on "
+                          f"random inputs; use 'logit'")
+    return head_output
+
+
+def _softmax_head_output(head_output, final, in_unit, values, k) -> str:
+    shape = f"{k} numbers per row"
+    if final in _SIGMOID_OPS:
+        raise ExportError(f"head: its {k} outputs per row each pass through a sigmoid: a "
+                          f"multi-label head (K independent yes/no outputs), not one class per "
+                          f"row. Reflex serves K-class heads that end in a softmax (or return K "
+                          f"logits) and binary heads with one output; export one of those")
+    sums = torch.cat([v.sum(dim=1) for v in values])
+    rows_sum_to_one = bool(((sums - 1).abs() <= 1e-4).all())
+    if final in _SOFTMAX_OPS and not rows_sum_to_one:
+        worst = (sums - 1).abs().max().item()
+        raise ExportError(f"head: its graph ends in a softmax, but a row's {k} outputs sum to 1 "
+                          f"only within {worst:.3g} on random inputs: the softmax is over another "
+                          f"dimension than the classes (use dim=-1)")
+    if head_output == "auto":
+        if final in _SOFTMAX_OPS:
+            return "probability"
+        if final in _REGRESSION_OPS:
+            raise _regression_error(final, shape)
+        if in_unit and rows_sum_to_one:
+            warnings.warn(f"head: every row's {k} outputs on random inputs lie in [0, 1] and sum to "
+                          f"1, but no final softmax was found in its graph; exporting as 'logit'. "
+                          f"Pass head_output='probability' if it returns probabilities.")
+        return "logit"
+    if head_output == "logit" and final in _SOFTMAX_OPS:
+        raise ExportError("head: its graph ends in a softmax, so it returns probabilities, but "
+                          "head_output is 'logit' (Reflex would apply a second softmax); use "
+                          "'probability' or 'auto'")
+    if head_output == "probability" and not (in_unit and rows_sum_to_one):
+        raise ExportError(f"head: head_output is 'probability' but its {k} outputs per row are not "
+                          f"probabilities on random inputs (values outside [0, 1], or rows that do "
+                          f"not sum to 1); use 'logit'")
+    return head_output
+
+
+def _check_class_names(class_names, num_classes: int) -> List[str]:
+    if class_names is None:
+        return [str(i) for i in range(num_classes)]
+    if isinstance(class_names, str):
+        raise ExportError(f"class_names must be a list of names, not one string ({class_names!r})")
+    names = list(class_names)
+    if len(names) != num_classes:
+        raise ExportError(f"class_names has {len(names)} name(s) but the head has {num_classes} "
+                          f"classes" + (" (a one-output head is binary: 2 classes, the names of "
+                                        "outputs near 0 and near 1)" if num_classes == 2 else ""))
+    seen = set()
+    for i, n in enumerate(names):
+        if not isinstance(n, str) or not n.strip():
+            raise ExportError(f"class_names[{i}] is {n!r}; names must be non-empty strings")
+        if n != n.strip():
+            raise ExportError(f"class_names[{i}] {n!r} has leading or trailing spaces")
+        if n in seen:
+            raise ExportError(f"class_names[{i}] {n!r} appears twice")
+        seen.add(n)
+    return names
 
 
 def _check_feature_names(feature_names) -> List[str]:
@@ -293,8 +436,9 @@ def _check_same(label, ts, eager, inputs, hint=""):
                               f"{_describe(want)} on a batch of shape {list(x.shape)}{hint}")
 
 
-def _ends_in_sigmoid(ts: torch.jit.ScriptModule) -> bool:
-    """True when the value forward returns is made by a sigmoid (through shape-only ops)."""
+def _final_op(ts: torch.jit.ScriptModule) -> str:
+    """The kind of the node that makes the value forward returns, looking through shape-only ops
+    ("aten::sigmoid", "aten::softmax", "aten::addmm", ...); "" for an unusual graph."""
     try:
         graph = ts.forward.graph.copy()
         torch._C._jit_pass_inline(graph)
@@ -302,14 +446,12 @@ def _ends_in_sigmoid(ts: torch.jit.ScriptModule) -> bool:
         for _ in range(100):
             node = value.node()
             kind = node.kind()
-            if kind in ("aten::sigmoid", "aten::sigmoid_"):
-                return True
             if kind not in _PASS_THROUGH_OPS:
-                return False
+                return kind[:-1] if kind.endswith("_") else kind  # in-place variants: aten::relu_
             value = node.inputsAt(0)
-    except Exception:  # an unusual graph: treat as "no sigmoid found"
-        return False
-    return False
+    except Exception:  # an unusual graph: treat as "nothing recognised"
+        return ""
+    return ""
 
 
 def _atomic_write(path, write):
@@ -450,6 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--head-output", choices=("auto",) + HEAD_OUTPUTS, default="auto",
                    help="what the head returns (default auto: probability iff it ends in a sigmoid)")
+    p.add_argument("--class-names", metavar="a,b,c",
+                   help="the head's classes in output order (default 0,1,...; binary: 0,1)")
     p.add_argument("--adapter-hidden", type=int, metavar="N", help="tanh units in the adapter (default: width)")
     p.add_argument("--skip-full-check", action="store_true",
                    help="do not require the model's forward to equal head(backbone(x))")
@@ -490,15 +634,25 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
             backbone = submodule(model, args.backbone, "--backbone")
             head = submodule(model, args.head, "--head")
         full = None if args.skip_full_check else model
+        classes = None if args.class_names is None else [c.strip() for c in args.class_names.split(",")]
         manifest = export(backbone, head, names, args.out, args.head_output, full_model=full,
-                          adapter_hidden=args.adapter_hidden)
+                          adapter_hidden=args.adapter_hidden, class_names=classes)
     except ExportError as e:
         print(f"export_model.py: error: {e}", file=sys.stderr)
         return 2
     done = {"script": "scripted", "trace": "traced"}
+    if manifest["head_kind"] == "binary":
+        kind = f"binary, {manifest['head_output']}"
+    else:
+        plural = {"logit": "logits", "probability": "probabilities"}[manifest["head_output"]]
+        kind = f"{manifest['num_classes']}-class softmax, {plural}"
     print(f"wrote {os.path.join(args.out, MANIFEST_FILE)}: {len(manifest['feature_names'])} features -> "
           f"backbone ({done[manifest['compiled_with']['backbone']]}, width {manifest['width']}) -> "
-          f"head ({done[manifest['compiled_with']['head']]}, {manifest['head_output']})")
+          f"head ({done[manifest['compiled_with']['head']]}, {kind}; classes "
+          f"{', '.join(manifest['class_names'])})")
+    if manifest["head_kind"] == "softmax" and manifest["num_classes"] == 2:
+        print("a 2-class softmax head is served as a binary model: the probability of class "
+              f"{manifest['class_names'][1]!r}, from the logit z1 - z0")
     return 0
 
 

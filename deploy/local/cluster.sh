@@ -10,6 +10,10 @@
 #   --configs DIR     the three TOML files (default <repo>/configs)
 #   --scenario NAME   reflex-bundle scenario for a new bundle (default recalibration)
 #   --seed N          reflex-bundle seed for a new bundle (default 1)
+#   --bundle DIR      serve this model bundle (reflex-bundle --model ... --out DIR: your own
+#                     model) instead of writing a scenario bundle into the run dir
+#   --base-port N     ports N .. N+399 instead of the configs' (several clusters on one machine);
+#                     up records it in the run dir, so status and down need not repeat it
 #   --timeout S       seconds to wait for each readiness stage (default 60)
 #
 # Every service starts with its folder's configs/*.toml and only the per-process keys overridden
@@ -17,6 +21,9 @@
 # and `registry_dir` of the TOML files resolve inside the run dir.
 # Ports: the base ports below are the defaults of configs/*.toml; process i adds (i - 1)
 # (healers add 2(i - 1), since each healer uses a metrics port and a probe port next to each other).
+# With --base-port N: coordinator actor N, control N+1, weights N+2 (publish) and N+3 (snapshot),
+# metrics N+4, probes N+5; healer i metrics N+10+2(i-1), probes N+11+2(i-1); replica i scoring
+# N+100+(i-1), metrics N+200+(i-1), probes N+300+(i-1).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +31,10 @@ REPO_DIR="$(cd "${SCRIPT_DIR}/../.." && pwd)"
 readonly SCRIPT_DIR REPO_DIR
 
 # Base ports: must equal configs/*.toml (tests/deploy/test_manifests.py checks this).
+readonly COORDINATOR_ACTOR_PORT=7400     # coordinator.actor_port
 readonly COORDINATOR_CONTROL_PORT=7401   # coordinator.control_endpoint
+readonly WEIGHTS_PUBLISH_PORT=7402       # coordinator.weights_publish
+readonly WEIGHTS_SNAPSHOT_PORT=7403      # coordinator.weights_snapshot
 readonly COORDINATOR_METRICS_PORT=9400   # coordinator.metrics_address
 readonly COORDINATOR_PROBE_PORT=9401     # coordinator.probe_port
 readonly HEALER_METRICS_BASE=9410        # healer.metrics_address
@@ -42,12 +52,35 @@ config_dir="${REPO_DIR}/configs"
 scenario="recalibration"
 seed=1
 timeout_s=60
+bundle_dir=""
+base_port=""
+
+# The ports in use (assign_ports): the configs' defaults, or the block from --base-port.
+actor_port=0 control_port=0 publish_port=0 snapshot_port=0 coordinator_metrics=0 coordinator_probe=0
+healer_metrics_base=0 healer_probe_base=0 replica_scoring_base=0 replica_metrics_base=0 replica_probe_base=0
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 log() { echo "cluster.sh: $*" >&2; }
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+assign_ports() {
+  if [[ -z "${base_port}" ]]; then
+    actor_port=${COORDINATOR_ACTOR_PORT} control_port=${COORDINATOR_CONTROL_PORT}
+    publish_port=${WEIGHTS_PUBLISH_PORT} snapshot_port=${WEIGHTS_SNAPSHOT_PORT}
+    coordinator_metrics=${COORDINATOR_METRICS_PORT} coordinator_probe=${COORDINATOR_PROBE_PORT}
+    healer_metrics_base=${HEALER_METRICS_BASE} healer_probe_base=${HEALER_PROBE_BASE}
+    replica_scoring_base=${REPLICA_SCORING_BASE} replica_metrics_base=${REPLICA_METRICS_BASE}
+    replica_probe_base=${REPLICA_PROBE_BASE}
+  else
+    local n=${base_port}
+    actor_port=$n control_port=$((n + 1)) publish_port=$((n + 2)) snapshot_port=$((n + 3))
+    coordinator_metrics=$((n + 4)) coordinator_probe=$((n + 5))
+    healer_metrics_base=$((n + 10)) healer_probe_base=$((n + 11))
+    replica_scoring_base=$((n + 100)) replica_metrics_base=$((n + 200)) replica_probe_base=$((n + 300))
+  fi
 }
 
 # need_count OPTION VALUE: dies unless VALUE is a non-negative integer.
@@ -94,9 +127,9 @@ is_ours_alive() {
 probe_port_of() {
   local name="$1" i
   case "$name" in
-    coordinator) echo "${COORDINATOR_PROBE_PORT}" ;;
-    healer-*) i="${name#healer-}"; echo $((HEALER_PROBE_BASE + 2 * (i - 1))) ;;
-    replica-*) i="${name#replica-}"; echo $((REPLICA_PROBE_BASE + i - 1)) ;;
+    coordinator) echo "${coordinator_probe}" ;;
+    healer-*) i="${name#healer-}"; echo $((healer_probe_base + 2 * (i - 1))) ;;
+    replica-*) i="${name#replica-}"; echo $((replica_probe_base + i - 1)) ;;
     *) return 1 ;;
   esac
 }
@@ -183,7 +216,36 @@ cmd_up() {
   healer_toml="$(cd "$(dirname "$healer_toml")" && pwd)/healer.toml"
   replica_toml="$(cd "$(dirname "$replica_toml")" && pwd)/replica.toml"
 
-  if [[ -f "${run_dir}/model/manifest.json" ]]; then
+  # --bundle: every service loads that folder (an absolute path: they run in the run dir).
+  local coordinator_sets=() healer_sets=() replica_sets=()
+  if [[ -n "${bundle_dir}" ]]; then
+    [[ -f "${bundle_dir}/manifest.json" ]] || die "--bundle ${bundle_dir}: no manifest.json there (write one with reflex-bundle --model)"
+    bundle_dir="$(cd "${bundle_dir}" && pwd)"
+    log "serving the bundle ${bundle_dir}"
+    coordinator_sets+=(--set "coordinator.model=${bundle_dir}")
+    healer_sets+=(--set "healer.model=${bundle_dir}")
+    replica_sets+=(--set "replica.model=${bundle_dir}")
+  fi
+  # --base-port: every port the services use, and where healers and replicas find the coordinator.
+  if [[ -n "${base_port}" ]]; then
+    echo "${base_port}" >"${run_dir}/base_port"
+    coordinator_sets+=(--set "coordinator.actor_port=${actor_port}"
+      --set "coordinator.control_endpoint=tcp://${HOST}:${control_port}"
+      --set "coordinator.weights_publish=tcp://${HOST}:${publish_port}"
+      --set "coordinator.weights_snapshot=tcp://${HOST}:${snapshot_port}"
+      --set "coordinator.metrics_address=${HOST}:${coordinator_metrics}"
+      --set "coordinator.probe_port=${coordinator_probe}")
+    healer_sets+=(--set "healer.coordinator_port=${actor_port}")
+    replica_sets+=(--set "replica.coordinator_port=${actor_port}"
+      --set "replica.weights_publish=tcp://${HOST}:${publish_port}"
+      --set "replica.weights_snapshot=tcp://${HOST}:${snapshot_port}")
+  else
+    rm -f "${run_dir}/base_port"
+  fi
+
+  if [[ -n "${bundle_dir}" ]]; then
+    :  # the services load --bundle; no scenario bundle is needed
+  elif [[ -f "${run_dir}/model/manifest.json" ]]; then
     log "using the existing bundle ${run_dir}/model"
   else
     [[ -x "${bin_dir}/reflex-bundle" ]] || die "${bin_dir}/reflex-bundle is missing (build first: make build)"
@@ -198,21 +260,23 @@ cmd_up() {
   done
 
   # From here on, a failure stops whatever was started (the logs stay).
-  start coordinator reflex-coordinator "${coordinator_toml}"
+  start coordinator reflex-coordinator "${coordinator_toml}" "${coordinator_sets[@]+"${coordinator_sets[@]}"}"
   wait_for_probe coordinator /readyz || abort_up
 
   for ((i = 1; i <= healers; i++)); do
     start "healer-${i}" reflex-healer "${healer_toml}" \
       --set "healer.id=healer-${i}" \
-      --set "healer.metrics_address=${HOST}:$((HEALER_METRICS_BASE + 2 * (i - 1)))" \
-      --set "healer.probe_port=$((HEALER_PROBE_BASE + 2 * (i - 1)))"
+      --set "healer.metrics_address=${HOST}:$((healer_metrics_base + 2 * (i - 1)))" \
+      --set "healer.probe_port=$((healer_probe_base + 2 * (i - 1)))" \
+      "${healer_sets[@]+"${healer_sets[@]}"}"
   done
   for ((i = 1; i <= replicas; i++)); do
     start "replica-${i}" reflex-replica "${replica_toml}" \
       --set "replica.id=replica-${i}" \
-      --set "replica.scoring_endpoint=tcp://${HOST}:$((REPLICA_SCORING_BASE + i - 1))" \
-      --set "replica.metrics_address=${HOST}:$((REPLICA_METRICS_BASE + i - 1))" \
-      --set "replica.probe_port=$((REPLICA_PROBE_BASE + i - 1))"
+      --set "replica.scoring_endpoint=tcp://${HOST}:$((replica_scoring_base + i - 1))" \
+      --set "replica.metrics_address=${HOST}:$((replica_metrics_base + i - 1))" \
+      --set "replica.probe_port=$((replica_probe_base + i - 1))" \
+      "${replica_sets[@]+"${replica_sets[@]}"}"
   done
   for ((i = 1; i <= healers; i++)); do wait_for_probe "healer-${i}" /healthz || abort_up; done
   for ((i = 1; i <= replicas; i++)); do wait_for_probe "replica-${i}" /readyz || abort_up; done
@@ -229,20 +293,24 @@ abort_up() {
 print_endpoints() {
   local i
   echo "Reflex cluster up (run dir ${run_dir})"
-  echo "  coordinator  control tcp://${HOST}:${COORDINATOR_CONTROL_PORT}" \
-       " metrics http://${HOST}:${COORDINATOR_METRICS_PORT}/metrics" \
-       " probes http://${HOST}:${COORDINATOR_PROBE_PORT}/readyz"
+  echo "  coordinator  control tcp://${HOST}:${control_port}" \
+       " metrics http://${HOST}:${coordinator_metrics}/metrics" \
+       " probes http://${HOST}:${coordinator_probe}/readyz"
   for ((i = 1; i <= healers; i++)); do
-    echo "  healer-${i}     metrics http://${HOST}:$((HEALER_METRICS_BASE + 2 * (i - 1)))/metrics" \
-         " probes http://${HOST}:$((HEALER_PROBE_BASE + 2 * (i - 1)))/readyz"
+    echo "  healer-${i}     metrics http://${HOST}:$((healer_metrics_base + 2 * (i - 1)))/metrics" \
+         " probes http://${HOST}:$((healer_probe_base + 2 * (i - 1)))/readyz"
   done
   for ((i = 1; i <= replicas; i++)); do
-    echo "  replica-${i}    scoring tcp://${HOST}:$((REPLICA_SCORING_BASE + i - 1))" \
-         " metrics http://${HOST}:$((REPLICA_METRICS_BASE + i - 1))/metrics" \
-         " probes http://${HOST}:$((REPLICA_PROBE_BASE + i - 1))/readyz"
+    echo "  replica-${i}    scoring tcp://${HOST}:$((replica_scoring_base + i - 1))" \
+         " metrics http://${HOST}:$((replica_metrics_base + i - 1))/metrics" \
+         " probes http://${HOST}:$((replica_probe_base + i - 1))/readyz"
   done
-  echo "  reflexctl:   ${bin_dir}/reflexctl --endpoint tcp://${HOST}:${COORDINATOR_CONTROL_PORT} status"
-  echo "  streams:     ${run_dir}/clean.csv, ${run_dir}/drift.csv (score them with tools/python/reflex_client.py)"
+  echo "  reflexctl:   ${bin_dir}/reflexctl --endpoint tcp://${HOST}:${control_port} status"
+  if [[ -n "${bundle_dir}" ]]; then
+    echo "  model:       ${bundle_dir} (score your rows with tools/python/reflex_client.py)"
+  else
+    echo "  streams:     ${run_dir}/clean.csv, ${run_dir}/drift.csv (score them with tools/python/reflex_client.py)"
+  fi
 }
 
 cmd_down() {
@@ -292,8 +360,8 @@ cmd_status() {
   done
   if [[ -x "${bin_dir}/reflexctl" ]]; then
     local rc=0
-    "${bin_dir}/reflexctl" --endpoint "tcp://${HOST}:${COORDINATOR_CONTROL_PORT}" --timeout-ms 3000 status || rc=$?
-    if ((rc == 3)); then echo "reflexctl: coordinator unreachable at tcp://${HOST}:${COORDINATOR_CONTROL_PORT}"; fi
+    "${bin_dir}/reflexctl" --endpoint "tcp://${HOST}:${control_port}" --timeout-ms 3000 status || rc=$?
+    if ((rc == 3)); then echo "reflexctl: coordinator unreachable at tcp://${HOST}:${control_port}"; fi
     return 0
   else
     echo "reflexctl not found in ${bin_dir}"
@@ -313,6 +381,8 @@ main() {
       --configs) (($# >= 2)) || die "--configs needs a folder"; config_dir="$2"; shift 2 ;;
       --scenario) (($# >= 2)) || die "--scenario needs a name"; scenario="$2"; shift 2 ;;
       --seed) need_count --seed "${2-}"; seed="$2"; shift 2 ;;
+      --bundle) (($# >= 2)) || die "--bundle needs a folder"; bundle_dir="$2"; shift 2 ;;
+      --base-port) need_count --base-port "${2-}"; base_port="$2"; shift 2 ;;
       --timeout) need_count --timeout "${2-}"; timeout_s="$2"; shift 2 ;;
       -h|--help) usage; exit 0 ;;
       *) die "unknown option $1 (see --help)" ;;
@@ -321,6 +391,14 @@ main() {
   ((replicas >= 1 && replicas <= 100)) || die "--replicas must be 1..100 (ports ${REPLICA_SCORING_BASE}+ and ${REPLICA_PROBE_BASE}+ must not overlap)"
   ((healers >= 0 && healers <= 40)) || die "--healers must be 0..40 (healer ports must stay below ${REPLICA_METRICS_BASE})"
   bin_dir="$(cd "${bin_dir}" 2>/dev/null && pwd || echo "${bin_dir}")"
+  # status and down use the ports up recorded, unless --base-port is given again.
+  if [[ -z "${base_port}" && "$command" != up && -f "${run_dir}/base_port" ]]; then
+    base_port="$(tr -dc '0-9' <"${run_dir}/base_port")"
+  fi
+  if [[ -n "${base_port}" ]]; then
+    ((base_port >= 1024 && base_port + 399 <= 65535)) || die "--base-port must be 1024..65136 (the cluster uses N..N+399)"
+  fi
+  assign_ports
 
   case "$command" in
     up) cmd_up ;;

@@ -12,6 +12,9 @@
 //   "stream.csv:17:3: non-numeric value 'abc' in column 'V3'"
 //   "train.csv:1: label column 'Class' not found (columns: Time, V1, ...)"
 //
+// A file meant for a given model (its feature names in order, its classes, which may be named or
+// more than two) is read with core/class_csv.h instead.
+//
 // Ownership: LabeledData is a plain value owning its vectors. Thread-safety: the functions
 // share no state. Units: feature values as written in the file, converted to float.
 #pragma once

@@ -63,6 +63,11 @@ torch::Tensor HealableModel::Parts::Backbone(const torch::Tensor& x) const {
 
 torch::Tensor HealableModel::Parts::HeadLogit(const torch::Tensor& h) const {
   torch::Tensor out = torchscript ? ts_head->forward({h}).toTensor() : mlp_head.ptr()->forward(h);
+  if (two_class_head) {
+    out = out.reshape({h.size(0), 2});
+    if (head_outputs_probability) out = torch::log(out.clamp_min(1e-30));
+    return out.select(1, 1) - out.select(1, 0);
+  }
   out = out.reshape({-1});
   if (head_outputs_probability) out = torch::logit(out, 1e-6);
   return out;
@@ -70,7 +75,10 @@ torch::Tensor HealableModel::Parts::HeadLogit(const torch::Tensor& h) const {
 
 torch::Tensor HealableModel::Parts::HeadLogits(const torch::Tensor& h) const {
   torch::Tensor out = torchscript ? ts_head->forward({h}).toTensor() : mlp_head.ptr()->forward(h);
-  return out.reshape({h.size(0), -1});
+  out = out.reshape({h.size(0), -1});
+  // softmax(log p) = p: a softmax head's probabilities become logits that give them back.
+  if (head_outputs_probability) out = torch::log(out.clamp_min(1e-30));
+  return out;
 }
 
 torch::Tensor HealableModel::Parts::Probabilities(const torch::Tensor& adapter_out) const {
@@ -180,7 +188,8 @@ Result<std::shared_ptr<HealableModel>> HealableModel::LoadTorchScript(const std:
   }
   auto parts = std::make_unique<Parts>();
   fs::path dir = fs::path(manifest_path).parent_path();
-  std::string backbone_file, head_file;
+  std::string backbone_file, head_file, head_kind;
+  uint32_t head_classes = 2;
   try {
     parts->spec.feature_names = m.at("feature_names").get<std::vector<std::string>>();
     parts->spec.width = m.at("width").get<uint32_t>();
@@ -193,6 +202,19 @@ Result<std::shared_ptr<HealableModel>> HealableModel::LoadTorchScript(const std:
                                      head_output + "'");
     }
     parts->head_outputs_probability = head_output == "probability";
+    head_kind = m.value("head_kind", std::string("binary"));
+    if (head_kind != "binary" && head_kind != "softmax") {
+      return Status::InvalidArgument(manifest_path + ": head_kind must be 'binary' or 'softmax', found '" + head_kind + "'");
+    }
+    head_classes = m.value("num_classes", head_kind == "binary" ? 2u : 0u);
+    if (head_kind == "binary" && head_classes != 2) {
+      return Status::InvalidArgument(manifest_path + ": a binary head has 2 classes, num_classes says " +
+                                     std::to_string(head_classes));
+    }
+    if (head_kind == "softmax" && (head_classes < 2 || head_classes > 256)) {
+      return Status::InvalidArgument(manifest_path + ": a softmax head needs num_classes 2..256, found " +
+                                     std::to_string(head_classes));
+    }
   } catch (const std::exception& e) {
     return Status::InvalidArgument(manifest_path + ": missing or mistyped field: " + e.what());
   }
@@ -201,6 +223,10 @@ Result<std::shared_ptr<HealableModel>> HealableModel::LoadTorchScript(const std:
   }
   parts->spec.source = manifest_path;
   parts->torchscript = true;
+  // A 2-class softmax head is served as binary (p of class 1); K >= 3 is a multi-class model.
+  parts->two_class_head = head_kind == "softmax" && head_classes == 2;
+  if (head_kind == "softmax" && head_classes >= 3) parts->spec.num_classes = head_classes;
+  const int64_t head_columns = head_kind == "softmax" ? head_classes : 1;
   for (const auto& [file, slot] : {std::pair{backbone_file, &parts->ts_backbone}, std::pair{head_file, &parts->ts_head}}) {
     if (!fs::exists(file)) return Status::IoError(file + ": TorchScript file not found (named by " + manifest_path + ")");
     try {
@@ -211,7 +237,7 @@ Result<std::shared_ptr<HealableModel>> HealableModel::LoadTorchScript(const std:
       return Status::InvalidArgument(file + ": cannot load TorchScript: " + std::string(e.what()).substr(0, 300));
     }
   }
-  // Shape check: a probe row must flow through as [1, in] -> [1, width] -> one output.
+  // Shape check: probe rows must flow through as [2, in] -> [2, width] -> the head's outputs.
   try {
     torch::NoGradGuard no_grad;
     torch::Tensor probe = torch::zeros({2, static_cast<int64_t>(parts->spec.feature_names.size())});
@@ -221,10 +247,12 @@ Result<std::shared_ptr<HealableModel>> HealableModel::LoadTorchScript(const std:
                                      std::to_string(parts->spec.feature_names.size()) + "] to " +
                                      c10::str(h.sizes()) + ", expected [2, " + std::to_string(parts->spec.width) + "]");
     }
-    torch::Tensor out = parts->HeadLogit(h);
-    if (out.numel() != 2) {
-      return Status::InvalidArgument(head_file + ": head must give one output per row; gave " +
-                                     std::to_string(out.numel()) + " for 2 rows");
+    torch::Tensor out = parts->ts_head->forward({h}).toTensor();
+    if (out.numel() != 2 * head_columns) {
+      return Status::InvalidArgument(head_file + ": head must give " +
+                                     (head_columns == 1 ? std::string("one output") : std::to_string(head_columns) + " outputs") +
+                                     " per row (manifest: " + head_kind + ", " + std::to_string(head_classes) +
+                                     " classes); gave " + std::to_string(out.numel()) + " for 2 rows");
     }
   } catch (const std::exception& e) {
     return Status::InvalidArgument(manifest_path + ": model does not accept rows of " +

@@ -62,7 +62,12 @@ class HealableModel {
                                                                uint32_t num_classes, uint64_t seed,
                                                                uint32_t width = 128);
   // Backbone and head from TorchScript files named by a manifest written by tools/export_model.py.
-  // The adapter starts at identity. Errors name the file and what is wrong (missing, shape).
+  // The manifest's head_kind says what the head gives: "binary" (absent in earlier exports) one
+  // logit or probability per row; "softmax" num_classes logits or probabilities per row, a
+  // K-class model for K >= 3 and, for K = 2, a binary model whose logit is z1 - z0 (p(positive)
+  // is the probability of the second class). Scores equal PyTorch's (probabilities through
+  // log/logit and back: within float rounding). The adapter starts at identity. Errors name the
+  // file and what is wrong (missing, shape, a head of another width than num_classes).
   static Result<std::shared_ptr<HealableModel>> LoadTorchScript(const std::string& manifest_path);
 
   ~HealableModel();

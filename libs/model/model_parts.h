@@ -32,7 +32,10 @@ struct HealableModel::Parts {
   ModelSpec spec;
   AdapterVersion initial;  // version 0
   bool torchscript = false;
-  bool head_outputs_probability = false;  // TorchScript heads may end in a sigmoid
+  bool head_outputs_probability = false;  // TorchScript heads may end in a sigmoid (binary) or a softmax (K-class)
+  // A TorchScript 2-class softmax head served as a binary model: its logit is z1 - z0 (from
+  // probabilities: log p1 - log p0), so p(positive) is the probability of class 1.
+  bool two_class_head = false;
   // Built-in MLP (and the built-in CNN, which uses the same two slots).
   torch::nn::Sequential mlp_backbone{nullptr};
   torch::nn::Linear mlp_head{nullptr};

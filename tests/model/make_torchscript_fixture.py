@@ -9,6 +9,11 @@ Linear 16 -> 1 -> Sigmoid as the head) exported with tools/export_model.py's exp
   OUTDIR/logit_head/manifest.json, ...         the same network, head without the sigmoid
   OUTDIR/rows.f32                              50 x 6 float32, row-major, little-endian
   OUTDIR/expected.f32                          50 float32: the PyTorch model's probabilities
+  OUTDIR/softmax3/manifest.json, ...           the same backbone, a 3-class head ending in a softmax
+  OUTDIR/softmax3_expected.f32                 50 x 3 float32: its class probabilities
+  OUTDIR/logits3/manifest.json, ...            the same 3-class head without the softmax (logits)
+  OUTDIR/two_class/manifest.json, ...          a 2-class softmax head (served as binary)
+  OUTDIR/two_class_expected.f32                50 float32: PyTorch's probability of class 1
 """
 
 import array
@@ -65,6 +70,20 @@ def main():
         expected = model(rows).reshape(-1)
     write_f32(os.path.join(out, "rows.f32"), rows)
     write_f32(os.path.join(out, "expected.f32"), expected)
+
+    linear3 = nn.Linear(16, 3)
+    softmax3 = nn.Sequential(linear3, nn.Softmax(dim=-1)).eval()
+    m3 = export_model.export(model.backbone, softmax3, FEATURES, os.path.join(out, "softmax3"),
+                             class_names=["ok", "bearing", "seal"])
+    assert (m3["head_kind"], m3["num_classes"], m3["head_output"]) == ("softmax", 3, "probability"), m3
+    l3 = export_model.export(model.backbone, linear3, FEATURES, os.path.join(out, "logits3"))
+    assert (l3["head_kind"], l3["head_output"]) == ("softmax", "logit"), l3
+    two = nn.Sequential(nn.Linear(16, 2), nn.Softmax(dim=1)).eval()
+    m2 = export_model.export(model.backbone, two, FEATURES, os.path.join(out, "two_class"))
+    assert (m2["head_kind"], m2["num_classes"]) == ("softmax", 2), m2
+    with torch.no_grad():
+        write_f32(os.path.join(out, "softmax3_expected.f32"), softmax3(model.backbone(rows)))
+        write_f32(os.path.join(out, "two_class_expected.f32"), two(model.backbone(rows))[:, 1])
     return 0
 
 

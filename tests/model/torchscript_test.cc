@@ -156,6 +156,70 @@ BOOST_AUTO_TEST_CASE(ScoresEqualPyTorchForALogitHead) {
   CheckScoresEqualPyTorch(f.dir() / "logit_head" / "manifest.json");
 }
 
+// A K-class export: K probabilities per row that sum to 1 and equal PyTorch's, whether the head
+// ends in a softmax or returns logits.
+BOOST_AUTO_TEST_CASE(ScoresEqualPyTorchForAThreeClassSoftmaxHead) {
+  const Fixture& f = Fixture::Get();
+  const std::vector<float> rows = ReadF32(f.dir() / "rows.f32", kRows * kFeatures);
+  const std::vector<float> expected = ReadF32(f.dir() / "softmax3_expected.f32", kRows * 3);
+  for (const char* variant : {"softmax3", "logits3"}) {
+    Result<std::shared_ptr<HealableModel>> model = HealableModel::LoadTorchScript((f.dir() / variant / "manifest.json").string());
+    BOOST_REQUIRE_MESSAGE(model.ok(), model.status().ToString());
+    BOOST_TEST((*model)->num_classes() == 3u);
+    BOOST_TEST((*model)->outputs_per_row() == 3u);
+    Result<std::vector<float>> probs = (*model)->Score((*model)->initial_adapter(), BatchView{rows.data(), kRows, kFeatures});
+    BOOST_REQUIRE_MESSAGE(probs.ok(), probs.status().ToString());
+    BOOST_REQUIRE_EQUAL(probs->size(), kRows * 3);
+    double worst = 0, worst_sum = 0;
+    for (size_t i = 0; i < kRows; ++i) {
+      double sum = 0;
+      for (size_t k = 0; k < 3; ++k) {
+        const size_t j = i * 3 + k;
+        worst = std::max(worst, std::fabs(static_cast<double>((*probs)[j]) - expected[j]));
+        sum += (*probs)[j];
+      }
+      worst_sum = std::max(worst_sum, std::fabs(sum - 1.0));
+    }
+    BOOST_TEST(worst <= 1e-5, variant << ": worst |C++ - PyTorch| = " << worst);
+    BOOST_TEST(worst_sum <= 1e-6, variant << ": worst |sum - 1| = " << worst_sum);
+  }
+}
+
+// A 2-class softmax head is served as a binary model: p(positive) is PyTorch's probability of
+// class 1.
+BOOST_AUTO_TEST_CASE(ATwoClassSoftmaxHeadIsServedAsBinary) {
+  const Fixture& f = Fixture::Get();
+  Result<std::shared_ptr<HealableModel>> model = HealableModel::LoadTorchScript((f.dir() / "two_class" / "manifest.json").string());
+  BOOST_REQUIRE_MESSAGE(model.ok(), model.status().ToString());
+  BOOST_TEST((*model)->num_classes() == 1u);
+  BOOST_TEST((*model)->outputs_per_row() == 1u);
+  const std::vector<float> rows = ReadF32(f.dir() / "rows.f32", kRows * kFeatures);
+  const std::vector<float> expected = ReadF32(f.dir() / "two_class_expected.f32", kRows);
+  const std::vector<float> got = ScoreRows(**model, rows);
+  for (size_t i = 0; i < kRows; ++i) {
+    BOOST_TEST(std::fabs(static_cast<double>(got[i]) - expected[i]) <= 1e-5, "row " << i << ": C++ " << got[i] << " vs PyTorch " << expected[i]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(AHeadOfAnotherWidthThanTheManifestSaysIsRefused) {
+  const Fixture& f = Fixture::Get();
+  const fs::path dir = f.Scratch("classes");
+  nlohmann::json m = nlohmann::json::parse(ReadText(f.dir() / "softmax3" / "manifest.json"));
+  m["num_classes"] = 4;
+  m["backbone"] = (f.dir() / "softmax3" / "backbone.pt").string();
+  m["head"] = (f.dir() / "softmax3" / "head.pt").string();
+  WriteText(dir / "manifest.json", m.dump());
+  Result<std::shared_ptr<HealableModel>> model = HealableModel::LoadTorchScript((dir / "manifest.json").string());
+  BOOST_REQUIRE(!model.ok());
+  BOOST_TEST(Contains(model.status().message(), "4 outputs per row"), model.status().ToString());
+  BOOST_TEST(Contains(model.status().message(), "gave 6 for 2 rows"), model.status().ToString());
+  m["head_kind"] = "multilabel";
+  WriteText(dir / "manifest.json", m.dump());
+  model = HealableModel::LoadTorchScript((dir / "manifest.json").string());
+  BOOST_REQUIRE(!model.ok());
+  BOOST_TEST(Contains(model.status().message(), "multilabel"), model.status().ToString());
+}
+
 BOOST_AUTO_TEST_CASE(ExportIsFrozenAndReloadsIdentically) {
   const Fixture& f = Fixture::Get();
   Result<std::shared_ptr<HealableModel>> a = HealableModel::LoadTorchScript(f.manifest().string());

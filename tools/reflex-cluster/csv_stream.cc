@@ -317,7 +317,7 @@ CsvStreamReport Driver::Finish() {
   SimResult& r = rep.result;
   r = std::move(result_);
   r.tool = "reflex-cluster";
-  r.scenario = "csv";
+  r.scenario = data_.name;
   r.seed = opt_.seed;
   r.batch_size = opt_.batch_rows;
   r.fidi_threshold = opt_.policy.fidi_threshold;
@@ -367,11 +367,28 @@ Result<std::vector<std::unique_ptr<transport::ScoringClient>>> ClientsFor(const 
 Result<CsvStreamReport> RunCsvStream(const CsvStreamOptions& opt, std::function<void(const std::string&)> print) {
   if (opt.batch_rows == 0 || opt.replicas < 1) return Status::InvalidArgument("--batch and --replicas must be at least 1");
   REFLEX_RETURN_IF_ERROR(opt.policy.Validate());
-  auto data = LoadUserData(opt.train_path, opt.stream_path, opt.label_column, opt.rules_path, opt.monitor, opt.batch_rows);
-  if (!data.ok()) return data.status();
-  if (print) print("training the deployed model on " + opt.train_path + " (" + std::to_string(data->train.rows()) + " rows, seed " + std::to_string(opt.seed) + ")");
-  auto bundle = BundleFor(*data, opt);
-  if (!bundle.ok()) return bundle.status();
+  Result<ScenarioData> data = Status::InvalidArgument("no data");
+  Result<std::shared_ptr<const ModelBundle>> bundle = Status::InvalidArgument("no bundle");
+  if (!opt.bundle_path.empty()) {
+    auto loaded = LoadModelBundle(opt.bundle_path);
+    if (!loaded.ok()) return loaded.status().WithContext("--bundle");
+    if (loaded->model->num_classes() >= 2) {
+      return Status::InvalidArgument("--bundle " + opt.bundle_path + " holds a " + std::to_string(loaded->model->num_classes()) +
+                                     "-class model; the cluster serves binary models only for now (wire protocol version 1 "
+                                     "carries one probability per row; K-class replies come with protocol version 2)");
+    }
+    data = LoadBundleStream(*loaded, opt.stream_path, opt.label_column, opt.batch_rows);
+    if (!data.ok()) return data.status();
+    if (print) print("deploying your model from " + opt.bundle_path + " (" + loaded->model->spec().source + ", " +
+                     std::to_string(loaded->clean->rows()) + " clean rows)");
+    bundle = std::make_shared<const ModelBundle>(std::move(*loaded));
+  } else {
+    data = LoadUserData(opt.train_path, opt.stream_path, opt.label_column, opt.rules_path, opt.monitor, opt.batch_rows);
+    if (!data.ok()) return data.status();
+    if (print) print("training the deployed model on " + opt.train_path + " (" + std::to_string(data->train.rows()) + " rows, seed " + std::to_string(opt.seed) + ")");
+    bundle = BundleFor(*data, opt);
+    if (!bundle.ok()) return bundle.status();
+  }
 
   EventRecorder events(print);
   FleetOptions fo;

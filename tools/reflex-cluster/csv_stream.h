@@ -7,7 +7,10 @@
 //           before any of its labels is sent
 // The deployed model is trained on TRAIN.csv exactly as reflex-sim's CSV mode trains it (same
 // loader, trainer and seed: the frozen arm is reflex-sim's frozen arm) and bundled like the
-// scenario bundles. Batches of `batch_rows` rows go out in file order, to the replicas in turn;
+// scenario bundles; or, with `bundle_path`, it is the user's own network from a bundle of
+// reflex-bundle --model (no training; the stream is read against the bundle as reflex-sim
+// --model reads it, and the frozen arm is version 0 of that network, scoring as PyTorch does).
+// K-class bundles are refused: the wire protocol (version 1) carries one probability per row. Batches of `batch_rows` rows go out in file order, to the replicas in turn;
 // a trailing partial batch is dropped (as reflex-sim does). Labels of a seeded random
 // `label_fraction` of each batch's rows (the same rows reflex-sim's healed_labels arm is given)
 // are sent `label_delay` batches later to the replica that scored them, which passes them to the
@@ -37,6 +40,7 @@ namespace reflex::sim {
 
 struct CsvStreamOptions {
   std::string train_path, stream_path, label_column;
+  std::string bundle_path;       // a user's bundle (reflex-bundle --model) instead of train_path
   std::string rules_path;        // may be empty
   std::string monitor;           // comma-separated FIDI features; empty: all
   size_t batch_rows = 100;

@@ -23,6 +23,11 @@
 // scored locally) and fleet (what the replicas answered, prequential). With --out, writes
 // summary.json, metrics.csv (one row per batch) and events.json in reflex-sim's schema. The
 // coordinator's wall-clock heal cooldown is off here (--policy cooldown_ms=N sets one).
+// Your own model (a bundle of reflex-bundle --model), measured the same way with the same outputs:
+//   reflex-cluster --bundle BUNDLE --stream STREAM.csv --label COL [the options above but
+//                  --train, --rules and --monitor, which the bundle holds]
+// The fleet serves your network (no training); the frozen arm is its version 0. Binary models
+// only for now: a K-class bundle is refused (wire protocol version 1 carries one probability).
 // Exit codes: 0 streamed; 1 the cluster failed; 2 bad input (the message names the file and
 // column) or bad arguments.
 #include <chrono>
@@ -131,18 +136,21 @@ int main(int argc, char** argv) {
   app.add_option("--policy", policy, "heal policy override KEY=VALUE (repeatable; see reflexctl policy show)");
   app.add_option("--work-dir", opt.work_dir, "keep the model bundle here (default: a temporary folder)");
   auto* train = app.add_option("--train", csv.train_path, "CSV mode: clean labelled CSV with a header row");
+  auto* bundle = app.add_option("--bundle", csv.bundle_path,
+                                "your own model: a bundle of reflex-bundle --model, instead of --train (with --stream, --label)");
   auto* stream = app.add_option("--stream", csv.stream_path, "CSV mode: stream CSV (same columns, rows in time order)");
-  auto* label = app.add_option("--label", csv.label_column, "CSV mode: label column (0/1)");
-  app.add_option("--rules", csv.rules_path, "CSV mode: rules file");
-  app.add_option("--monitor", csv.monitor, "CSV mode: comma-separated features for FIDI (default: all)");
+  auto* label = app.add_option("--label", csv.label_column, "CSV mode: label column (0/1; --bundle: the model's classes)");
+  auto* rules = app.add_option("--rules", csv.rules_path, "CSV mode: rules file");
+  auto* monitor = app.add_option("--monitor", csv.monitor, "CSV mode: comma-separated features for FIDI (default: all)");
   app.add_option("--out", out_dir, "CSV mode: write summary.json, metrics.csv, events.json here");
-  scenario->excludes(train)->excludes(stream);
+  scenario->excludes(train)->excludes(stream)->excludes(bundle);
+  bundle->excludes(train)->excludes(rules)->excludes(monitor);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kBadInput;
   }
-  const bool csv_mode = train->count() + stream->count() + label->count() > 0;
+  const bool csv_mode = train->count() + stream->count() + label->count() + bundle->count() > 0;
   if (!csv_mode) {
     opt.policy.min_rows = 300;
     opt.policy.cooldown_ms = 2000;
@@ -153,8 +161,8 @@ int main(int argc, char** argv) {
     }
     return RunScenario(opt);
   }
-  if (csv.train_path.empty() || csv.stream_path.empty() || csv.label_column.empty()) {
-    std::fprintf(stderr, "reflex-cluster: a CSV stream needs --train, --stream and --label\n");
+  if ((csv.train_path.empty() && csv.bundle_path.empty()) || csv.stream_path.empty() || csv.label_column.empty()) {
+    std::fprintf(stderr, "reflex-cluster: a CSV stream needs --train (or --bundle), --stream and --label\n");
     return kBadInput;
   }
   csv.seed = opt.seed;

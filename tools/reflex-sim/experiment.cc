@@ -104,13 +104,25 @@ Result<SimResult> RunExperiment(const ScenarioData& data, const ExperimentOption
   const BatchView train_view{data.train.features.data(), data.train.rows(), dims};
   REFLEX_RETURN_IF_ERROR(opt.policy.Validate());
 
-  // Train the deployed model and calibrate.
-  auto model_or = HealableModel::CreateMlp(data.train.feature_names, opt.seed);
-  if (!model_or.ok()) return model_or.status();
-  std::shared_ptr<HealableModel> model = *model_or;
+  // The deployed model: the one given (a user's bundle), or the built-in MLP trained here.
   TrainConfig train_config;
   train_config.seed = opt.seed;
-  REFLEX_RETURN_IF_ERROR(TrainMlp(*model, train_view, data.train.labels.data(), train_config).WithContext("training the deployed model"));
+  std::shared_ptr<const HealableModel> model = opt.deployed;
+  if (model) {
+    if (model->num_classes() >= 2) {
+      return Status::InvalidArgument("the model has a " + std::to_string(model->num_classes()) +
+                                     "-class head; reflex-sim's tabular experiment heals binary models only (K-class heals "
+                                     "run in its image experiment, --dataset, whose healer this mode does not reach yet)");
+    }
+    if (model->spec().feature_names != data.train.feature_names) {
+      return Status::InvalidArgument("the deployed model's features differ from the clean data's columns");
+    }
+  } else {
+    auto model_or = HealableModel::CreateMlp(data.train.feature_names, opt.seed);
+    if (!model_or.ok()) return model_or.status();
+    REFLEX_RETURN_IF_ERROR(TrainMlp(**model_or, train_view, data.train.labels.data(), train_config).WithContext("training the deployed model"));
+    model = *model_or;
+  }
 
   RuleSet rules;
   if (!data.rules_text.empty()) {

@@ -4,6 +4,10 @@
 //   reflex-sim --train TRAIN.csv --stream STREAM.csv --label COLUMN [--rules FILE]
 //              [--monitor COL,...] [--batch-size 100] [--label-delay B] [--label-fraction F]
 //              [--seed N] [--out DIR]
+//   reflex-sim --model BUNDLE --stream STREAM.csv --label COLUMN [the options of --train but
+//              --rules and --monitor, which the bundle holds]
+//              your own network (a bundle of reflex-bundle --model): every arm runs it, the
+//              frozen arm at version 0 (scores equal to PyTorch's); no training; binary heads
 //   reflex-sim --dataset fashion-mnist --corruption NAME --severity 1..5 [--label-delay 5]
 //              [--label-fraction 0.05] [--train-limit N] [--stream-limit N] [--epochs E] [--cache-dir DIR]
 //              [--rules FILE] [--class-names A,B,...] [--label-policy KEY=VALUE]...
@@ -148,6 +152,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> policy_overrides;
   auto* scen = app.add_option("--scenario", scenario, "built-in scenario")->check(CLI::IsMember({"seed", "recalibration", "prior"}));
   auto* train_opt = app.add_option("--train", train, "clean labelled CSV with a header row");
+  std::string model_bundle;
+  auto* model_opt = app.add_option("--model", model_bundle,
+                                   "your own model: a bundle written by reflex-bundle --model (its clean rows, rules and "
+                                   "monitored features are used; give --stream and --label)");
   app.add_option("--stream", stream, "stream CSV (same columns, rows in time order)");
   app.add_option("--label", label, "label column (0/1)");
   app.add_option("--rules", rules, "rules file (images: class rules over px0.., '=> class NAME')");
@@ -200,7 +208,8 @@ int main(int argc, char** argv) {
   zoo_opt->excludes(zoo_quick_opt)->excludes(scen)->excludes(train_opt);
   zoo_quick_opt->excludes(scen)->excludes(train_opt);
   scen->excludes(train_opt);
-  dataset_opt->excludes(scen)->excludes(train_opt);
+  model_opt->excludes(scen)->excludes(train_opt)->excludes(zoo_opt)->excludes(zoo_quick_opt)->excludes(zoo_export_opt);
+  dataset_opt->excludes(scen)->excludes(train_opt)->excludes(model_opt);
   train_images_opt->excludes(scen)->excludes(train_opt);
   try {
     app.parse(argc, argv);
@@ -278,8 +287,31 @@ int main(int argc, char** argv) {
   if (cost_fp >= 0) { opt.cost_fp = cost_fp; opt.cost_fn = cost_fn; }
 
   reflex::Result<reflex::sim::ScenarioData> data = reflex::Status::InvalidArgument(
-      "give --scenario, or --train, --stream and --label");
-  if (!scenario.empty()) {
+      "give --scenario, or --train, --stream and --label, or --model, --stream and --label");
+  if (!model_bundle.empty()) {
+    if (stream.empty() || label.empty()) {
+      std::cerr << "reflex-sim: --model needs --stream and --label\n";
+      return kBadInput;
+    }
+    if (!rules.empty() || !monitor.empty()) {
+      std::cerr << "reflex-sim: --model: the bundle holds the rules and the monitored features; give --rules and "
+                   "--monitor to reflex-bundle instead\n";
+      return kBadInput;
+    }
+    auto bundle = reflex::LoadModelBundle(model_bundle);
+    if (!bundle.ok()) {
+      std::cerr << "reflex-sim: --model: " << bundle.status().message() << "\n";
+      return kBadInput;
+    }
+    if (bundle->model->num_classes() >= 2) {
+      std::cerr << "reflex-sim: --model: " << model_bundle << " holds a " << bundle->model->num_classes()
+                << "-class model; reflex-sim --model runs binary models only (one sigmoid or logit output, or a 2-class "
+                   "softmax). K-class heals run in the image experiment (--dataset), which does not take a bundle yet\n";
+      return kBadInput;
+    }
+    opt.deployed = bundle->model;
+    data = reflex::sim::LoadBundleStream(*bundle, stream, label, batch_size);
+  } else if (!scenario.empty()) {
     data = reflex::sim::MakeScenario(scenario, opt.seed);
   } else if (!train.empty() || !stream.empty()) {
     if (train.empty() || stream.empty() || label.empty()) {

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/class_csv.h"
 #include "core/csv.h"
 #include "core/rules.h"
 
@@ -52,6 +53,25 @@ Result<ScenarioData> LoadUserData(const std::string& train_path, const std::stri
     }
     s.monitored.push_back(i);
   }
+  return s;
+}
+
+Result<ScenarioData> LoadBundleStream(const ModelBundle& bundle, const std::string& stream_path,
+                                      const std::string& label, size_t batch_size) {
+  ScenarioData s;
+  s.name = "bundle";
+  s.batch_size = batch_size;
+  if (!bundle.clean || !bundle.model) return Status::InvalidArgument(bundle.dir + ": the bundle is not loaded");
+  s.train = *bundle.clean;
+  auto stream = ReadClassCsv(stream_path, ClassCsvSpec{bundle.model->spec().feature_names, label, bundle.classes});
+  if (!stream.ok()) return stream.status();
+  s.stream = std::move(*stream);
+  if (s.stream.rows() < batch_size) {
+    return Status::InvalidArgument(stream_path + ": " + std::to_string(s.stream.rows()) +
+                                   " rows is less than one batch of " + std::to_string(batch_size));
+  }
+  if (bundle.rules && !bundle.rules->empty()) s.rules_text = bundle.rules->ToText();
+  s.monitored = bundle.monitored;
   return s;
 }
 
