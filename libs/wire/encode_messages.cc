@@ -99,7 +99,8 @@ void WriteBody(Packer* pk, StringSink* sink, const LabelFeedback& m) {
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
-  MapWriter w(pk, sink, 16 + !m.label_cells.empty() + !m.sample_anchor_probs.empty());
+  MapWriter w(pk, sink, 16 + !m.label_cells.empty() + !m.sample_anchor_probs.empty() + !m.class_counts.empty() +
+                            !m.anchor_class_counts.empty());
   w.String("replica_id", m.replica_id);
   w.Int("window_start_unix_ms", m.window_start_unix_ms);
   w.Int("window_end_unix_ms", m.window_end_unix_ms);
@@ -125,6 +126,8 @@ void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
   w.UInt("label_fn", m.label_fn);
   if (!m.label_cells.empty()) w.UInt64List("label_cells", m.label_cells);
   if (!m.sample_anchor_probs.empty()) w.Float32Vector("sample_anchor_probs", m.sample_anchor_probs);
+  if (!m.class_counts.empty()) w.UInt64List("class_counts", m.class_counts);
+  if (!m.anchor_class_counts.empty()) w.UInt64List("anchor_class_counts", m.anchor_class_counts);
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const HealJob& m) {
