@@ -102,9 +102,16 @@ void ObserveSummary(CoordinatorSelf self, const wire::DriftSummary& s) {
     // Onset: the rows sampled before this summary describe the world before the drift; heals
     // learn from this summary's rows on.
     st.drift->ClearRows();
-    RecordEvent(self, "drift_detected", {{"by", st.controller.drift_reason()}, {"max_z", r.max_z},
-                                         {"feature", st.options.bundle->model->spec().feature_names[r.max_feature]},
-                                         {"conflict_rate", r.conflict_rate}, {"rows", r.rows}});
+    nlohmann::json fields = {{"by", st.controller.drift_reason()}, {"max_z", r.max_z},
+                             {"feature", st.options.bundle->model->spec().feature_names[r.max_feature]},
+                             {"conflict_rate", r.conflict_rate}, {"rows", r.rows}};
+    if (IsMulticlass(*st.options.bundle)) {
+      // K-class: how far the predicted classes (served, and version 0 on the sample) sit from clean.
+      const std::vector<double>& clean = st.options.bundle->calibration->class_rate;
+      fields["class_tv"] = ClassCountsTv(r.class_counts, clean);
+      fields["anchor_class_tv"] = ClassCountsTv(r.anchor_class_counts, clean);
+    }
+    RecordEvent(self, "drift_detected", fields);
   }
   // A K-class summary's label_cells count right/wrong of the served version and version 0 on
   // the same labelled rows (PairedOutcome::AddCorrect): accuracy-only health.
