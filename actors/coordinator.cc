@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <tuple>
 
+#include "actors/multiclass_admission.h"
 #include "actors/wire_payload.h"
 #include "core/label_shift.h"
 
@@ -39,19 +40,30 @@ void UpdateGauges(CoordinatorSelf self) {
   st.metrics.current_version->Set(static_cast<double>(st.runtime->registry().active()));
 }
 
+bool IsMulticlass(const ModelBundle& bundle) { return bundle.model->outputs_per_row() >= 2; }
+
 // Version 0 on the bundle's clean labelled sample: its accuracy (the reference for label-driven
-// drift) and the EM prior estimate of its posteriors (the reference for the stream's estimate).
+// drift) and (binary models) the EM prior estimate of its posteriors (the reference for the
+// stream's estimate). A K-class model's accuracy counts argmax hits.
 struct CleanReference {
   double accuracy = 1.0;
   std::optional<double> prior_estimate;
 };
 CleanReference CleanReferenceOf(const ModelBundle& bundle) {
   const HealCalibration& cal = *bundle.calibration;
-  const size_t n = cal.clean_sample_rows, cols = bundle.model->input_dims();
-  if (n == 0 || bundle.model->outputs_per_row() != 1 || cal.clean_sample.size() != n * cols) return {};
+  const size_t n = cal.clean_sample_rows, cols = bundle.model->input_dims(), k = bundle.model->outputs_per_row();
+  if (n == 0 || cal.clean_sample.size() != n * cols || cal.clean_sample_labels.size() != n) return {};
   auto v0 = bundle.model->Compile(bundle.model->initial_adapter());
-  std::vector<float> p(n);
+  std::vector<float> p(n * k);
   if (!v0.ok() || !bundle.model->Score(**v0, {cal.clean_sample.data(), n, cols}, p.data()).ok()) return {};
+  if (k >= 2) {
+    size_t right = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const float* row = p.data() + i * k;
+      right += static_cast<size_t>(std::max_element(row, row + k) - row) == cal.clean_sample_labels[i];
+    }
+    return {static_cast<double>(right) / static_cast<double>(n), std::nullopt};
+  }
   Confusion c;
   for (size_t i = 0; i < n; ++i) c.Add(p[i] >= 0.5f, cal.clean_sample_labels[i] == 1);
   return {c.accuracy(), EstimateStreamPrior(cal.clean, p.data(), n).prior};
@@ -61,7 +73,8 @@ CleanReference CleanReferenceOf(const ModelBundle& bundle) {
 void SyncController(CoordinatorSelf self) {
   auto& st = self->state;
   control::ControllerConfig c = control::ControllerConfig::FromPolicy(
-      st.policy, st.options.bundle->calibration->clean.train_prior, st.clean_accuracy, false, kNominalBatchRows);
+      st.policy, st.options.bundle->calibration->clean.train_prior, st.clean_accuracy, IsMulticlass(*st.options.bundle),
+      kNominalBatchRows);
   c.cooldown = st.policy.cooldown_ms;
   c.clean_prior_estimate = st.clean_prior_estimate;
   st.controller.SetConfig(c);
@@ -97,10 +110,19 @@ void ObserveSummary(CoordinatorSelf self, const wire::DriftSummary& s) {
     // Onset: the rows sampled before this summary describe the world before the drift; heals
     // learn from this summary's rows on.
     st.drift->ClearRows();
-    RecordEvent(self, "drift_detected", {{"by", st.controller.drift_reason()}, {"max_z", r.max_z},
-                                         {"feature", st.options.bundle->model->spec().feature_names[r.max_feature]},
-                                         {"conflict_rate", r.conflict_rate}, {"rows", r.rows}});
+    nlohmann::json fields = {{"by", st.controller.drift_reason()}, {"max_z", r.max_z},
+                             {"feature", st.options.bundle->model->spec().feature_names[r.max_feature]},
+                             {"conflict_rate", r.conflict_rate}, {"rows", r.rows}};
+    if (IsMulticlass(*st.options.bundle)) {
+      // K-class: how far the predicted classes (served, and version 0 on the sample) sit from clean.
+      const std::vector<double>& clean = st.options.bundle->calibration->class_rate;
+      fields["class_tv"] = ClassCountsTv(r.class_counts, clean);
+      fields["anchor_class_tv"] = ClassCountsTv(r.anchor_class_counts, clean);
+    }
+    RecordEvent(self, "drift_detected", fields);
   }
+  // A K-class summary's label_cells count right/wrong of the served version and version 0 on
+  // the same labelled rows (PairedOutcome::AddCorrect): accuracy-only health.
   if (s.label_cells.size() == 8) {
     control::LabelledObservation l;
     l.served_version = s.served_version;
@@ -232,10 +254,15 @@ void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& byt
   const uint64_t job = heal.job_id;
   // The same gate as the healer's: bounds from the clean rate and the heal's evidence.
   const RateEvidence evidence = AdmissionEvidence(bundle->calibration->clean.clean_positive_rate, heal.metrics);
+  const std::map<std::string, double> healer_metrics = heal.metrics;
   auto me = caf::actor_cast<caf::actor>(self);
   self->spawn<caf::detached>([=](caf::blocking_actor* worker) {
-    Admission a = AdmitCandidate(*bundle->model, candidate, parent, rows, bundle->model->input_dims(), policy,
-                                 reported_rate, evidence);
+    // A K-class candidate is checked on its predicted-class distribution instead of a rate.
+    Admission a = IsMulticlass(*bundle)
+                      ? AdmitMulticlassCandidate(*bundle->model, bundle->calibration->class_rate, candidate, parent,
+                                                 rows, policy, healer_metrics)
+                      : AdmitCandidate(*bundle->model, candidate, parent, rows, bundle->model->input_dims(), policy,
+                                       reported_rate, evidence);
     worker->send(me, admit_atom::value, job, attempt, a.admitted, a.reason, a.positive_rate);
   });
 }
@@ -260,7 +287,7 @@ void HandleAdmission(CoordinatorSelf self, uint64_t job, uint64_t attempt, bool 
     return;
   }
   std::map<std::string, double> metrics = heal.metrics;
-  metrics["coordinator_positive_rate"] = measured_rate;
+  metrics[IsMulticlass(*st.options.bundle) ? "coordinator_class_tv" : "coordinator_positive_rate"] = measured_rate;
   metrics["job"] = static_cast<double>(job);
   auto record = st.runtime->Publish(*heal.candidate, "heal: " + heal.trigger, metrics);
   if (!record.ok()) {

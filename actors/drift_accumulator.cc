@@ -20,16 +20,18 @@ const char* LabelResultName(DriftAccumulator::LabelResult result) {
     case DriftAccumulator::LabelResult::kBadRow: return "row out of range";
     case DriftAccumulator::LabelResult::kDuplicate: return "duplicate";
     case DriftAccumulator::LabelResult::kTooLate: return "too late";
+    case DriftAccumulator::LabelResult::kBadLabel: return "not a class of the model";
   }
   return "?";
 }
 
 DriftAccumulator::DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> rules, size_t sample_rows,
-                                   size_t cache_rows, uint64_t seed, AnchorScorer anchor)
+                                   size_t cache_rows, uint64_t seed, AnchorScorer anchor, size_t classes)
     : cols_(cols),
       rules_(std::move(rules)),
       sample_capacity_(sample_rows),
       cache_capacity_rows_(cache_rows),
+      classes_(std::max<size_t>(1, classes)),
       stats_(cols),
       rng_(seed),
       window_start_ms_(NowUnixMs()),
@@ -37,13 +39,24 @@ DriftAccumulator::DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> r
   const size_t n_rules = rules_ ? rules_->size() : 0;
   fired_.assign(n_rules, 0);
   conflicts_.assign(n_rules, 0);
+  if (classes_ >= 2) class_counts_.assign(classes_, 0);
+}
+
+uint8_t DriftAccumulator::Predicted(const float* outputs) const {
+  if (classes_ == 1) return outputs[0] >= 0.5f ? 1 : 0;
+  return static_cast<uint8_t>(std::max_element(outputs, outputs + classes_) - outputs);  // the first on ties
 }
 
 void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, const float* probs,
                               uint64_t version) {
   if (n == 0) return;
-  RuleSet::BatchStats rule_stats;
-  if (rules_ && !rules_->empty()) rule_stats = rules_->Evaluate(rows, n, probs, 0.5);  // outside the lock
+  RuleSet::BatchStats rule_stats;  // outside the lock
+  if (rules_ && !rules_->empty()) {
+    if (classes_ >= 2 && rules_->multiclass()) rule_stats = rules_->EvaluateClasses(rows, n, probs);
+    else if (classes_ == 1 && !rules_->multiclass()) rule_stats = rules_->Evaluate(rows, n, probs, 0.5);
+  }
+  std::vector<uint8_t> predicted(n);
+  for (size_t i = 0; i < n; ++i) predicted[i] = Predicted(probs + i * classes_);
   std::lock_guard<std::mutex> lock(mu_);
   stats_.AddRows(rows, n);
   for (size_t r = 0; r < rule_stats.fired.size() && r < fired_.size(); ++r) {
@@ -51,7 +64,8 @@ void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, 
     conflicts_[r] += rule_stats.conflicts[r];
   }
   for (size_t i = 0; i < n; ++i) {
-    if (probs[i] >= 0.5f) ++positives_;
+    if (classes_ == 1) positives_ += predicted[i];
+    else ++class_counts_[predicted[i]];
     // Reservoir sampling (Algorithm R) over the window's rows.
     ++sample_seen_;
     if (sample_.size() < sample_capacity_ * cols_) {
@@ -66,10 +80,10 @@ void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, 
 
   if (cache_capacity_rows_ == 0 || n > cache_capacity_rows_) return;
   Remembered& entry = cache_[request_id];  // a reused id replaces the older request
-  if (!entry.rows.empty()) cache_rows_ -= entry.probs.size();
+  if (!entry.rows.empty()) cache_rows_ -= entry.predicted.size();
   else cache_order_.push_back(request_id);
   entry.rows.assign(rows, rows + n * cols_);
-  entry.probs.assign(probs, probs + n);
+  entry.predicted = std::move(predicted);
   entry.labelled.assign(n, false);
   entry.version = version;
   cache_rows_ += n;
@@ -78,7 +92,7 @@ void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, 
     cache_order_.pop_front();
     if (it == cache_.end()) continue;
     const uint64_t evicted_id = it->first;
-    cache_rows_ -= it->second.probs.size();
+    cache_rows_ -= it->second.predicted.size();
     cache_.erase(it);
     RememberEvicted(evicted_id);
   }
@@ -102,20 +116,25 @@ DriftAccumulator::LabelResult DriftAccumulator::Label(uint64_t request_id, uint3
     return LabelResult::kUnknownRequest;
   }
   Remembered& entry = it->second;
-  if (row >= entry.probs.size()) return LabelResult::kBadRow;
+  if (row >= entry.predicted.size()) return LabelResult::kBadRow;
+  if (label >= std::max<size_t>(2, classes_) || label > 127) return LabelResult::kBadLabel;
   if (entry.labelled[row]) return LabelResult::kDuplicate;
   entry.labelled[row] = true;
   labelled_rows_.insert(labelled_rows_.end(), entry.rows.begin() + row * cols_, entry.rows.begin() + (row + 1) * cols_);
-  labelled_labels_.push_back(label ? 1 : 0);
-  const bool predicted = entry.probs[row] >= 0.5f;
-  labelled_served_positive_.push_back(predicted ? 1 : 0);
+  labelled_labels_.push_back(static_cast<int8_t>(label));
   labelled_version_.push_back(entry.version);
+  ++totals_.labels_joined;
+  if (classes_ >= 2) {  // K-class: whether the served version was right (version 0's turn is at Drain)
+    labelled_served_positive_.push_back(entry.predicted[row] == label ? 1 : 0);
+    return LabelResult::kJoined;
+  }
+  const bool predicted = entry.predicted[row] != 0;
+  labelled_served_positive_.push_back(predicted ? 1 : 0);
   auto& o = outcomes_[entry.version];
   if (label && predicted) ++o[0];
   else if (!label && predicted) ++o[1];
   else if (!label && !predicted) ++o[2];
   else ++o[3];
-  ++totals_.labels_joined;
   return LabelResult::kJoined;
 }
 
@@ -146,6 +165,7 @@ wire::DriftSummary DriftAccumulator::Drain(const std::string& replica_id, uint64
     s.rule_conflicts = conflicts_;
     s.cols = static_cast<uint32_t>(cols_);
     s.positives = positives_;
+    s.class_counts = class_counts_;
     // The window's sample (label unknown), then the rows whose labels arrived in this window.
     s.sample_rows = std::move(sample_);
     s.sample_labels.assign(s.sample_rows.size() / (cols_ ? cols_ : 1), -1);
@@ -166,6 +186,7 @@ wire::DriftSummary DriftAccumulator::Drain(const std::string& replica_id, uint64
     std::fill(fired_.begin(), fired_.end(), 0);
     std::fill(conflicts_.begin(), conflicts_.end(), 0);
     window_rows_ = positives_ = 0;
+    std::fill(class_counts_.begin(), class_counts_.end(), 0);
     window_start_ms_ = now_unix_ms;
     sample_.clear();
     sample_seen_ = 0;
@@ -183,14 +204,23 @@ wire::DriftSummary DriftAccumulator::Drain(const std::string& replica_id, uint64
 void DriftAccumulator::AddAnchorFigures(const std::vector<uint8_t>& served_positive,
                                         const std::vector<uint64_t>& versions, wire::DriftSummary* s) const {
   const size_t n_sample = s->sample_labels.size() - versions.size();
-  std::vector<float> probs(s->sample_labels.size());
-  if (probs.empty()) return;
-  anchor_(s->sample_rows.data(), probs.size(), probs.data());
-  s->sample_anchor_probs.assign(probs.begin(), probs.begin() + n_sample);
+  const size_t n = s->sample_labels.size();
+  if (n == 0) return;
+  std::vector<float> probs(n * classes_);
+  anchor_(s->sample_rows.data(), n, probs.data());
+  if (classes_ == 1) {
+    s->sample_anchor_probs.assign(probs.begin(), probs.begin() + n_sample);
+  } else {
+    s->anchor_class_counts.assign(classes_, 0);
+    for (size_t i = 0; i < n_sample; ++i) ++s->anchor_class_counts[Predicted(probs.data() + i * classes_)];
+  }
   control::PairedOutcome outcome;
   for (size_t i = 0; i < versions.size(); ++i) {
     if (versions[i] != s->served_version) continue;
-    outcome.Add(served_positive[i] != 0, probs[n_sample + i] >= 0.5f, s->sample_labels[n_sample + i] == 1);
+    const uint8_t anchor = Predicted(probs.data() + (n_sample + i) * classes_);
+    const int8_t truth = s->sample_labels[n_sample + i];
+    if (classes_ >= 2) outcome.AddCorrect(served_positive[i] != 0, anchor == truth);
+    else outcome.Add(served_positive[i] != 0, anchor != 0, truth == 1);
   }
   if (outcome.rows() > 0) s->label_cells = outcome.ToCells();
 }

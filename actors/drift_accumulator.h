@@ -2,10 +2,15 @@
 //
 // Per window (reset by Drain): Welford statistics of every feature, rule firings and conflicts
 // (rule outcome vs the model's prediction at 0.5), rows scored >= 0.5, and a uniform reservoir
-// sample of the rows. Across windows: a bounded cache of recent requests (id -> rows, scores,
-// version) so a delayed label can be joined to the row it labels; joined rows are sent with
-// the next summary (label 0/1) and counted as true/false positives/negatives of the version
+// sample of the rows. Across windows: a bounded cache of recent requests (id -> rows, predicted
+// class, version) so a delayed label can be joined to the row it labels; joined rows are sent
+// with the next summary (label 0/1) and counted as true/false positives/negatives of the version
 // that scored them.
+// K-class models (`classes` >= 2, outputs K probabilities per row): the window counts each
+// row's predicted class (argmax; class_counts) instead of positives, class rules are evaluated
+// on the K probabilities, a label is a class id below K, and the paired outcome against version
+// 0 counts right/wrong (PairedOutcome::AddCorrect); version 0's predicted classes of the
+// unlabelled sample go in anchor_class_counts.
 //
 // Thread-safety: every method takes an internal mutex; Record() is called by scoring worker
 // threads, Label() by the scoring server's I/O thread, Drain() by the replica actor (its shadow
@@ -35,20 +40,25 @@ namespace reflex::actors {
 
 class DriftAccumulator {
  public:
-  // Scores rows with version 0 (the deployed model) into one probability per row; may be empty.
+  // Scores rows with version 0 (the deployed model) into outputs_per_row() probabilities per row
+  // (one for a binary model, K for a K-class one); may be empty.
   using AnchorScorer = std::function<void(const float* rows, size_t n, float* probs)>;
 
   // With `anchor`, Drain also scores the window's joined labelled rows and unlabelled sample rows
-  // with version 0 in shadow (label_cells, sample_anchor_probs), outside the hot path.
+  // with version 0 in shadow (label_cells, sample_anchor_probs or anchor_class_counts), outside
+  // the hot path. `classes`: 1 for a binary model, K >= 2 for a K-class one.
   DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> rules, size_t sample_rows, size_t cache_rows,
-                   uint64_t seed, AnchorScorer anchor = nullptr);
+                   uint64_t seed, AnchorScorer anchor = nullptr, size_t classes = 1);
 
-  // One scored request: n rows (row-major), their probabilities and the version that scored them.
+  // One scored request: n rows (row-major), their outputs (n x outputs_per_row()) and the
+  // version that scored them.
   void Record(uint64_t request_id, const float* rows, size_t n, const float* probs, uint64_t version);
+  size_t outputs_per_row() const { return classes_; }
 
   // kTooLate: the request was remembered but has left the bounded cache (the last
   // kEvictedMemory evicted request ids are kept to tell this apart from kUnknownRequest).
-  enum class LabelResult { kJoined, kUnknownRequest, kBadRow, kDuplicate, kTooLate };
+  // kBadLabel: not a class of the model (binary: above 1; K-class: K or more).
+  enum class LabelResult { kJoined, kUnknownRequest, kBadRow, kDuplicate, kTooLate, kBadLabel };
   static constexpr size_t kEvictedMemory = 65536;
   // Joins a delayed label to a remembered row.
   LabelResult Label(uint64_t request_id, uint32_t row, uint8_t label);
@@ -67,7 +77,7 @@ class DriftAccumulator {
  private:
   struct Remembered {
     std::vector<float> rows;
-    std::vector<float> probs;
+    std::vector<uint8_t> predicted;  // per row: positive 0/1, or the K-class argmax
     std::vector<bool> labelled;
     uint64_t version = 0;
   };
@@ -77,16 +87,20 @@ class DriftAccumulator {
   // `s` and the const anchor_: Drain calls it after releasing the lock.
   void AddAnchorFigures(const std::vector<uint8_t>& served_positive, const std::vector<uint64_t>& versions,
                         wire::DriftSummary* s) const;
+  // The row's predicted class: argmax of K probabilities, or P(positive) >= 0.5.
+  uint8_t Predicted(const float* outputs) const;
 
   const size_t cols_;
   const std::shared_ptr<const RuleSet> rules_;
   const size_t sample_capacity_;
   const size_t cache_capacity_rows_;
+  const size_t classes_;  // outputs per row: 1 binary, K >= 2 K-class
 
   mutable std::mutex mu_;
   FeatureStats stats_;
   std::vector<uint64_t> fired_, conflicts_;
   uint64_t window_rows_ = 0, positives_ = 0;
+  std::vector<uint64_t> class_counts_;  // K-class: rows per predicted class this window
   int64_t window_start_ms_ = 0;
   std::vector<float> sample_;  // reservoir, row-major
   size_t sample_seen_ = 0;
@@ -94,7 +108,7 @@ class DriftAccumulator {
   const AnchorScorer anchor_;
   std::vector<float> labelled_rows_;
   std::vector<int8_t> labelled_labels_;
-  std::vector<uint8_t> labelled_served_positive_;  // per joined row: what its version said
+  std::vector<uint8_t> labelled_served_positive_;  // per joined row: what its version said (K-class: right?)
   std::vector<uint64_t> labelled_version_;         // per joined row: the version that scored it
   // Outcomes of joined labels per version that scored the row: tp, fp, tn, fn.
   std::unordered_map<uint64_t, std::array<uint64_t, 4>> outcomes_;

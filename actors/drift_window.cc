@@ -1,5 +1,6 @@
 #include "actors/drift_window.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace reflex::actors {
@@ -42,6 +43,8 @@ Status DriftWindow::AddStatistics(const wire::DriftSummary& s) {
     w.rows = s.rows_scored;
     for (uint64_t c : s.rule_conflicts) w.conflicts += c;
     w.positives = s.positives;
+    w.class_counts = s.class_counts;
+    w.anchor_class_counts = s.anchor_class_counts;
     auto& q = windows_[s.replica_id];
     q.push_back(std::move(w));
     while (q.size() > per_replica_) q.pop_front();
@@ -105,6 +108,18 @@ double MaxFidiZ(const FidiCalibration& calibration, const std::vector<RunningSta
   return max_z;
 }
 
+double ClassCountsTv(const std::vector<uint64_t>& counts, const std::vector<double>& clean) {
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  if (total == 0) return 0;
+  double tv = 0;
+  for (size_t c = 0; c < std::max(counts.size(), clean.size()); ++c) {
+    const double rate = c < counts.size() ? static_cast<double>(counts[c]) / static_cast<double>(total) : 0.0;
+    tv += std::abs(rate - (c < clean.size() ? clean[c] : 0.0));
+  }
+  return 0.5 * tv;
+}
+
 DriftReading DriftWindow::Reading() const {
   DriftReading r;
   std::vector<RunningStats> merged(cols_);
@@ -116,6 +131,10 @@ DriftReading DriftWindow::Reading() const {
       conflicts += w.conflicts;
       positives += w.positives;
       ++r.summaries;
+      for (auto [from, to] : {std::pair{&w.class_counts, &r.class_counts}, {&w.anchor_class_counts, &r.anchor_class_counts}}) {
+        if (to->size() < from->size()) to->resize(from->size(), 0);
+        for (size_t c = 0; c < from->size(); ++c) (*to)[c] += (*from)[c];
+      }
     }
   }
   if (r.rows == 0) return r;

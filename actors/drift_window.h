@@ -32,7 +32,13 @@ struct DriftReading {
   double conflict_rate = 0;     // rule conflicts / rows
   double positive_rate = 0;     // rows scored >= 0.5 / rows
   size_t summaries = 0;
+  // K-class models: the merged predicted-class counts of the served versions (class_counts) and
+  // of version 0 on the unlabelled sample rows (anchor_class_counts); empty for binary models.
+  std::vector<uint64_t> class_counts, anchor_class_counts;
 };
+
+// Total variation between the distribution of `counts` and `clean` (0 when counts are all 0).
+double ClassCountsTv(const std::vector<uint64_t>& counts, const std::vector<double>& clean);
 
 // FIDI over per-feature statistics: the largest |mean - clean mean| / clean sd over the monitored
 // features that have rows, and the column it is on (0 when none has rows).
@@ -72,6 +78,7 @@ class DriftWindow {
   struct Window {
     std::vector<RunningStats> features;
     uint64_t rows = 0, conflicts = 0, positives = 0;
+    std::vector<uint64_t> class_counts, anchor_class_counts;
   };
   void Trim();  // enforces row_capacity_
 

@@ -59,7 +59,10 @@ std::string RunHealJob(const ModelBundle& bundle, const std::string& healer_id, 
     job.rows = in.rows;
     job.n_rows = in.cols ? in.rows.size() / in.cols : 0;
     job.labels = in.labels;
-    job.rules = bundle.rules.get();
+    // Binary rules for a binary model, class rules for a K-class one (Heal runs the multi-class
+    // heal, multiclass_healer.cc, for a K-class bundle); a mismatched rule set is not used.
+    const bool multiclass = bundle.model->outputs_per_row() >= 2;
+    if (bundle.rules && !bundle.rules->empty() && bundle.rules->multiclass() == multiclass) job.rules = bundle.rules.get();
     for (const auto& [key, value] : in.policy) {
       Status s = job.policy.Set(key, value);
       if (!s.ok()) return EncodePayload(Failure(in.job_id, healer_id, "policy: " + s.message()));

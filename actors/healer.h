@@ -2,7 +2,8 @@
 //
 // A job arrives as an encoded wire::HealJob (interfaces.h). The healer turns it into a core
 // HealJob (policy from its key/value map, the bundle's rules) and runs reflex::Heal in a
-// detached worker actor, so LibTorch never blocks the cooperative scheduler; jobs beyond
+// detached worker actor, so LibTorch never blocks the cooperative scheduler (a K-class bundle's
+// job runs the multi-class heal: Heal dispatches to HealMulticlass); jobs beyond
 // max_concurrent wait in a queue. The reply is an encoded wire::HealResult: a candidate when the
 // healer's gate accepted one, otherwise the reason (a refused or failed job is a result too, with
 // reason "error: ...", so the coordinator always learns what happened).

@@ -17,23 +17,22 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
   auto engine = ServingEngine::Create(bundle.model, bundle.model->initial_adapter());
   if (!engine.ok()) return engine.status().WithContext("replica " + options.id);
   rt->engine_ = std::shared_ptr<ServingEngine>(std::move(*engine));
-  // Version 0 in shadow, for health against the deployed model and the prior estimate (binary
-  // models: one probability per row).
-  DriftAccumulator::AnchorScorer anchor;
-  if (bundle.model->outputs_per_row() == 1) {
-    auto v0 = bundle.model->Compile(bundle.model->initial_adapter());
-    if (!v0.ok()) return v0.status().WithContext("replica " + options.id + " version 0");
-    std::shared_ptr<const CompiledAdapter> compiled = *v0;
-    std::shared_ptr<const HealableModel> model = bundle.model;
-    const size_t cols = model->input_dims();
-    anchor = [model, compiled, cols](const float* rows, size_t n, float* probs) {
-      if (!model->Score(*compiled, {rows, n, cols}, probs).ok()) std::fill(probs, probs + n, 0.5f);
-    };
-  }
+  // Version 0 in shadow, for health against the deployed model and (binary models) the prior
+  // estimate: outputs_per_row() probabilities per row.
+  auto v0 = bundle.model->Compile(bundle.model->initial_adapter());
+  if (!v0.ok()) return v0.status().WithContext("replica " + options.id + " version 0");
+  std::shared_ptr<const CompiledAdapter> compiled = *v0;
+  std::shared_ptr<const HealableModel> model = bundle.model;
+  const size_t cols = model->input_dims(), outputs = model->outputs_per_row();
+  DriftAccumulator::AnchorScorer anchor = [model, compiled, cols, outputs](const float* rows, size_t n, float* probs) {
+    if (!model->Score(*compiled, {rows, n, cols}, probs).ok()) {
+      std::fill(probs, probs + n * outputs, outputs == 1 ? 0.5f : 1.0f / static_cast<float>(outputs));
+    }
+  };
   rt->drift_ = std::make_shared<DriftAccumulator>(bundle.model->input_dims(), bundle.rules,
                                                   static_cast<size_t>(std::max(0, options.sample_rows)),
                                                   static_cast<size_t>(std::max(0, options.label_cache_rows)),
-                                                  std::hash<std::string>{}(options.id), std::move(anchor));
+                                                  std::hash<std::string>{}(options.id), std::move(anchor), outputs);
   rt->scorer_ = std::make_shared<EngineScorer>(rt->engine_, rt->metrics_);
 
   rt->zmq_ = options.zmq_context ? options.zmq_context : std::make_shared<zmq::context_t>(1);
@@ -68,12 +67,13 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
     so.curve_allowed_clients = options.security.scoring_clients;
   }
   std::shared_ptr<DriftAccumulator> drift = rt->drift_;
-  // Binary models only, for now: the accumulator's statistics, rules and label joins read one
-  // P(positive) per row. K-class outputs (outputs_per_row >= 2) are not recorded yet (per-class
-  // drift is a later change), so their labels find no remembered row.
+  // Every scored request, binary (one P(positive) per row) or K-class (K probabilities per row),
+  // feeds the drift statistics and the label cache; the width always equals the model's.
   so.scored_sink = [drift](const wire::ScoreRequest& req, const float* outputs, uint32_t outputs_per_row,
                            uint64_t version) {
-    if (outputs_per_row == 1) drift->Record(req.request_id, req.rows.data(), req.n_rows(), outputs, version);
+    if (outputs_per_row == drift->outputs_per_row()) {
+      drift->Record(req.request_id, req.rows.data(), req.n_rows(), outputs, version);
+    }
   };
   so.label_sink = [raw](const wire::LabelFeedback& label) {
     return raw->JoinLabel(label);
@@ -101,6 +101,7 @@ transport::LabelOutcome ReplicaRuntime::JoinLabel(const wire::LabelFeedback& lab
     case DriftAccumulator::LabelResult::kBadRow: return LabelOutcome::kRowOutOfRange;
     case DriftAccumulator::LabelResult::kDuplicate: return LabelOutcome::kDuplicate;
     case DriftAccumulator::LabelResult::kTooLate: return LabelOutcome::kTooLate;
+    case DriftAccumulator::LabelResult::kBadLabel: return LabelOutcome::kInvalid;
   }
   return LabelOutcome::kUnknownRequest;
 }

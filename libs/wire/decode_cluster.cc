@@ -105,7 +105,7 @@ void DecodeDriftSummary(FieldReader& body, DriftSummary* out) {
   body.UInt64List("rule_conflicts", &out->rule_conflicts);
   body.UInt32("cols", &out->cols);
   body.Float32Vector("sample_rows", &out->sample_rows);
-  body.Int8List("sample_labels", -1, 1, &out->sample_labels);
+  body.Int8List("sample_labels", -1, 127, &out->sample_labels);  // K-class: class ids
   // Optional counters (absent in older senders: 0).
   for (auto [name, field] : {std::pair{"positives", &out->positives}, {"label_tp", &out->label_tp},
                              {"label_fp", &out->label_fp}, {"label_tn", &out->label_tn},
@@ -115,11 +115,20 @@ void DecodeDriftSummary(FieldReader& body, DriftSummary* out) {
   }
   if (body.Find("label_cells")) body.UInt64List("label_cells", &out->label_cells);
   if (body.Find("sample_anchor_probs")) body.Float32Vector("sample_anchor_probs", &out->sample_anchor_probs);
+  if (body.Find("class_counts")) body.UInt64List("class_counts", &out->class_counts);
+  if (body.Find("anchor_class_counts")) body.UInt64List("anchor_class_counts", &out->anchor_class_counts);
   if (!body.ok()) return;
   DecodeContext& ctx = body.context();
   if (!out->label_cells.empty() && out->label_cells.size() != 8) {
     ctx.Fail(ErrorCode::kInvalidArgument, body.PathOf("label_cells"),
              std::to_string(out->label_cells.size()) + " entries; expected 8 (truth x served x version 0)");
+    return;
+  }
+  if (!out->class_counts.empty() && !out->anchor_class_counts.empty() &&
+      out->class_counts.size() != out->anchor_class_counts.size()) {
+    ctx.Fail(ErrorCode::kInvalidArgument, body.PathOf("anchor_class_counts"),
+             std::to_string(out->anchor_class_counts.size()) + " classes, but class_counts has " +
+                 std::to_string(out->class_counts.size()));
     return;
   }
   for (float p : out->sample_anchor_probs) {
@@ -153,7 +162,7 @@ void DecodeHealJob(FieldReader& body, HealJob* out) {
   }
   body.UInt32("cols", &out->cols);
   body.Float32Vector("rows", &out->rows);
-  body.Int8List("labels", -1, 1, &out->labels);
+  body.Int8List("labels", -1, 127, &out->labels);  // K-class: class ids
   body.StringMap("policy", &out->policy);
   body.UInt64("new_version", &out->new_version);
   body.UInt64("epoch", &out->epoch);

@@ -100,7 +100,8 @@ void WriteBody(Packer* pk, StringSink* sink, const LabelFeedback& m) {
 
 void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
   MapWriter w(pk, sink, 16 + !m.label_cells.empty() + !m.sample_anchor_probs.empty() + (m.served_epoch != 0) +
-                            (m.served_checksum != 0) + (m.highest_epoch != 0));
+                            (m.served_checksum != 0) + (m.highest_epoch != 0) + !m.class_counts.empty() +
+                            !m.anchor_class_counts.empty());
   w.String("replica_id", m.replica_id);
   w.Int("window_start_unix_ms", m.window_start_unix_ms);
   w.Int("window_end_unix_ms", m.window_end_unix_ms);
@@ -129,6 +130,8 @@ void WriteBody(Packer* pk, StringSink* sink, const DriftSummary& m) {
   if (m.served_epoch != 0) w.UInt("served_epoch", m.served_epoch);
   if (m.served_checksum != 0) w.UInt("served_checksum", m.served_checksum);
   if (m.highest_epoch != 0) w.UInt("highest_epoch", m.highest_epoch);
+  if (!m.class_counts.empty()) w.UInt64List("class_counts", m.class_counts);
+  if (!m.anchor_class_counts.empty()) w.UInt64List("anchor_class_counts", m.anchor_class_counts);
 }
 
 void WriteBody(Packer* pk, StringSink* sink, const HealJob& m) {

@@ -147,7 +147,7 @@ struct DriftSummary {
   std::vector<uint64_t> rule_conflicts;     // per rule
   uint32_t cols = 0;
   std::vector<float> sample_rows;           // reservoir sample, row-major
-  std::vector<int8_t> sample_labels;        // per sample row: 0/1, or -1 when unknown
+  std::vector<int8_t> sample_labels;        // per sample row: 0/1 (K-class: 0..K-1), or -1 when unknown
   // Optional on the wire (absent = 0), for label-free and labelled health checks:
   uint64_t positives = 0;                   // rows in this window scored >= 0.5
   // Delayed labels joined in this window to rows that served_version scored (threshold 0.5).
@@ -164,6 +164,11 @@ struct DriftSummary {
   uint64_t served_epoch = 0;
   uint64_t served_checksum = 0;
   uint64_t highest_epoch = 0;
+  // Optional (absent = empty), K-class models only: per class, the window's rows served_version
+  // predicted in that class (argmax), and version 0's predicted classes of the unlabelled sample
+  // rows (scored in shadow). A K-class summary's label_cells count "right" as positive (truth 1).
+  std::vector<uint64_t> class_counts;
+  std::vector<uint64_t> anchor_class_counts;
 };
 
 struct HealJob {
@@ -171,7 +176,7 @@ struct HealJob {
   AdapterVersion base;
   uint32_t cols = 0;
   std::vector<float> rows;
-  std::vector<int8_t> labels;               // empty, or one per row (-1 unknown)
+  std::vector<int8_t> labels;               // empty, or one per row (-1 unknown; K-class: a class id)
   std::map<std::string, std::string> policy;  // HealPolicy::ToMap()
   uint64_t new_version = 0;
   uint64_t epoch = 0;

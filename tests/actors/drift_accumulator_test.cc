@@ -279,3 +279,84 @@ BOOST_AUTO_TEST_CASE(ConcurrentRecordsAndLabelsLoseNoRows) {
 
 }  // namespace
 }  // namespace reflex::actors
+
+// --- K-class models (3 classes here) ---
+
+namespace reflex::actors {
+namespace {
+
+// Three probabilities per row; row i predicts class i % 3.
+std::vector<float> ClassProbs(size_t first, size_t n) {
+  std::vector<float> probs;
+  for (size_t i = first; i < first + n; ++i) {
+    for (size_t c = 0; c < 3; ++c) probs.push_back(c == i % 3 ? 0.6f : 0.2f);
+  }
+  return probs;
+}
+
+BOOST_AUTO_TEST_CASE(KClassSummaryCountsPredictedClassesInsteadOfPositives) {
+  DriftAccumulator acc(kCols, nullptr, 10, 100, 1, nullptr, 3);
+  const auto rows = RowsFrom(0, 7);
+  const auto probs = ClassProbs(0, 7);
+  acc.Record(1, rows.data(), 7, probs.data(), 0);
+  const wire::DriftSummary s = acc.Drain("r", 0, 1);
+  BOOST_TEST(s.rows_scored == 7u);
+  BOOST_TEST(s.positives == 0u);
+  BOOST_TEST(s.class_counts == (std::vector<uint64_t>{3, 2, 2}), tt::per_element());
+  BOOST_TEST(s.features[0].count == 7u);
+  BOOST_TEST(acc.Drain("r", 0, 2).class_counts == (std::vector<uint64_t>{0, 0, 0}), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(KClassLabelsAreClassIdsBelowK) {
+  DriftAccumulator acc(kCols, nullptr, 10, 100, 1, nullptr, 3);
+  const auto rows = RowsFrom(0, 3);
+  const auto probs = ClassProbs(0, 3);
+  acc.Record(5, rows.data(), 3, probs.data(), 0);
+  BOOST_TEST(acc.Label(5, 2, 2) == LabelResult::kJoined);
+  BOOST_TEST(acc.Label(5, 1, 3) == LabelResult::kBadLabel);
+  BOOST_TEST(acc.Label(5, 2, 1) == LabelResult::kDuplicate);
+  const wire::DriftSummary s = acc.Drain("r", 0, 1);
+  BOOST_TEST(s.sample_labels.back() == 2);
+  BOOST_TEST(s.label_tp + s.label_fp + s.label_tn + s.label_fn == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(BinaryLabelsAboveOneAreRefused) {
+  DriftAccumulator acc(kCols, nullptr, 10, 100, 1);
+  const auto rows = RowsFrom(0, 1);
+  const float p = 0.9f;
+  acc.Record(5, rows.data(), 1, &p, 0);
+  BOOST_TEST(acc.Label(5, 0, 2) == LabelResult::kBadLabel);
+  BOOST_TEST(acc.Label(5, 0, 1) == LabelResult::kJoined);
+}
+
+// Version 0 in shadow always predicts class 1: the paired outcome counts right/wrong of the
+// served version and version 0 on the same labelled rows; version 0's sample classes are counted.
+BOOST_AUTO_TEST_CASE(KClassPairedOutcomeIsRightOrWrongAgainstVersionZero) {
+  DriftAccumulator::AnchorScorer anchor = [](const float*, size_t n, float* probs) {
+    for (size_t i = 0; i < n; ++i) {
+      probs[i * 3] = 0.1f;
+      probs[i * 3 + 1] = 0.8f;
+      probs[i * 3 + 2] = 0.1f;
+    }
+  };
+  DriftAccumulator acc(kCols, nullptr, 10, 100, 1, anchor, 3);
+  const auto rows = RowsFrom(0, 6);
+  const auto probs = ClassProbs(0, 6);  // served predicts 0, 1, 2, 0, 1, 2
+  acc.Record(9, rows.data(), 6, probs.data(), 4);
+  BOOST_TEST(acc.Label(9, 0, 0) == LabelResult::kJoined);  // served right, v0 wrong
+  BOOST_TEST(acc.Label(9, 1, 1) == LabelResult::kJoined);  // both right
+  BOOST_TEST(acc.Label(9, 2, 1) == LabelResult::kJoined);  // served wrong, v0 right
+  BOOST_TEST(acc.Label(9, 3, 2) == LabelResult::kJoined);  // both wrong
+  const wire::DriftSummary s = acc.Drain("r", 4, 1);
+  const control::PairedOutcome o = control::PairedOutcome::FromCells(s.label_cells);
+  BOOST_TEST(o.rows() == 4u);
+  BOOST_TEST(o.only_served_right() == 1u);
+  BOOST_TEST(o.only_anchor_right() == 1u);
+  BOOST_TEST(o.cell[1][1][1] == 1u);
+  BOOST_TEST(o.cell[1][0][0] == 1u);
+  BOOST_TEST(s.sample_anchor_probs.empty());
+  BOOST_TEST(s.anchor_class_counts == (std::vector<uint64_t>{0, 6, 0}), tt::per_element());
+}
+
+}  // namespace
+}  // namespace reflex::actors

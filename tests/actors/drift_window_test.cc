@@ -265,3 +265,32 @@ BOOST_AUTO_TEST_CASE(ForgetDropsOnlyThatReplicasWindows) {
 
 }  // namespace
 }  // namespace reflex::actors
+
+namespace reflex::actors {
+namespace {
+
+// K-class summaries: predicted-class counts merge over replicas, and their TV from clean reads.
+BOOST_AUTO_TEST_CASE(KClassCountsMergeAcrossReplicasAndReadAsTotalVariation) {
+  FidiCalibration cal;
+  DriftWindow w(cal, 1, 4, 100);
+  for (const char* id : {"a", "b"}) {
+    wire::DriftSummary s;
+    s.replica_id = id;
+    s.cols = 1;
+    s.rows_scored = 4;
+    s.features = {RunningStats{4, 0.0, 0.0}};
+    s.class_counts = {2, 1, 1};
+    s.anchor_class_counts = {0, 0, 3};
+    BOOST_REQUIRE(w.Add(s).ok());
+  }
+  const DriftReading r = w.Reading();
+  BOOST_TEST(r.class_counts == (std::vector<uint64_t>{4, 2, 2}), boost::test_tools::per_element());
+  BOOST_TEST(r.anchor_class_counts == (std::vector<uint64_t>{0, 0, 6}), boost::test_tools::per_element());
+  const std::vector<double> clean = {0.5, 0.25, 0.25};
+  BOOST_TEST(ClassCountsTv(r.class_counts, clean) == 0.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(ClassCountsTv(r.anchor_class_counts, clean) == 0.75, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(ClassCountsTv({}, clean) == 0.0);
+}
+
+}  // namespace
+}  // namespace reflex::actors

@@ -218,9 +218,9 @@ BOOST_AUTO_TEST_CASE(RefusesLabelsOtherThanZeroOrOne) {
   BOOST_TEST(ExpectRefused(edit.Frame(), ErrorCode::kInvalidArgument) ==
              "label_feedback.label: 2 is not 0 or 1");
   HealJob job = SampleHealJob();
-  job.labels[1] = 5;
+  job.labels[1] = -5;  // K-class jobs carry class ids 0..127; -1 is unknown
   BOOST_TEST(ExpectRefused(Encode(job), ErrorCode::kInvalidArgument) ==
-             "heal_job.labels[1]: 5 is outside [-1, 1]");
+             "heal_job.labels[1]: -5 is outside [-1, 127]");
 }
 
 BOOST_AUTO_TEST_CASE(RefusesLabelCountThatIsNotOnePerRow) {

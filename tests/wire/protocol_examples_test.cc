@@ -73,6 +73,18 @@ std::map<std::string, Example> Expected() {
   dropped.error = ErrorCode::kLabelDropped;
   dropped.message = "label_feedback: request 7 row 5 label 1 dropped: row out of range";
   out["label_dropped_ack"] = {dropped};
+  DriftSummary k_class;
+  k_class.replica_id = "r1";
+  k_class.window_end_unix_ms = 1000;
+  k_class.rows_scored = 4;
+  k_class.served_version = 2;
+  k_class.cols = 1;
+  k_class.sample_rows = {0.5f, 1.5f};
+  k_class.sample_labels = {-1, 2};
+  k_class.label_cells = {0, 0, 0, 0, 0, 0, 1, 0};
+  k_class.class_counts = {1, 2, 1};
+  k_class.anchor_class_counts = {0, 0, 1};
+  out["drift_summary_multiclass"] = {k_class};
   return out;
 }
 

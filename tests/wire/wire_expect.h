@@ -88,6 +88,9 @@ inline void ExpectSameFields(const DriftSummary& a, const DriftSummary& b) {
   BOOST_TEST(a.label_fp == b.label_fp);
   BOOST_TEST(a.label_tn == b.label_tn);
   BOOST_TEST(a.label_fn == b.label_fn);
+  BOOST_TEST(a.label_cells == b.label_cells);
+  BOOST_TEST(a.class_counts == b.class_counts);
+  BOOST_TEST(a.anchor_class_counts == b.anchor_class_counts);
 }
 
 inline void ExpectSameFields(const HealJob& a, const HealJob& b) {
