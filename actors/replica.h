@@ -1,5 +1,5 @@
 // Replica actor: a ReplicaRuntime (scoring, weight bus, drift accumulation) plus its link to the
-// coordinator (DESIGN.md §4).
+// coordinator (docs/DESIGN.md §4).
 //
 // Every tick (at most every 50 ms) it sends the coordinator a drift summary when summary_rows
 // rows have been scored or summary_interval_ms has passed since the last one (an empty summary
