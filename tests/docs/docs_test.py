@@ -134,7 +134,7 @@ class Links(unittest.TestCase):
             for number, target in links(doc):
                 where = f"{os.path.relpath(doc, REPO)}:{number}: {target}"
                 file_part, _, anchor = target.partition("#")
-                dest = os.path.realpath(os.path.join(os.path.dirname(doc), file_part)) if file_part else doc
+                dest = os.path.realpath(os.path.join(os.path.dirname(doc), file_part)) if file_part else os.path.realpath(doc)
                 if not (dest == repo or dest.startswith(repo + os.sep)):
                     broken.append(where + " (outside the repository)")
                 elif not os.path.exists(dest):
