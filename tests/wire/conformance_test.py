@@ -6,7 +6,8 @@ document promises: every message a client can send on the scoring, snapshot and 
 sockets; every error code a client can provoke there; the weight bus (heartbeats, updates,
 sequences, the adapter checksum of §4.12) and the Clone rules across a coordinator restart
 (new epoch, the same version number re-published, sequence back to 1); the snapshot socket's
-silence towards a REQ socket (§1).
+silence towards a REQ socket (§1); and CURVE (§10): admitted keys are answered on every socket,
+everything else gets silence.
 
 Processes: one coordinator and one replica of a fresh `reflex-bundle` model, on 127.0.0.1 with
 ephemeral ports (tests/cluster/cluster_harness.py); no healer. Every wait is bounded.
@@ -72,13 +73,30 @@ def adapter_checksum(a):
     return fnv1a64(head + a["weights"])
 
 
+def read_key(path):
+    """§10: a key file holds one 40-character Z85 line; '# ' lines and blank lines are ignored."""
+    with open(path) as f:
+        keys = [l.strip() for l in f if l.strip() and not l.strip().startswith("# ") and l.strip() != "#"]
+    assert len(keys) == 1 and len(keys[0]) == 40, path
+    return keys[0]
+
+
+def curve_client(sock, server_pub, keys_dir, name):
+    """CURVE client options (§10): the server's public key and our own pair; before connect."""
+    sock.curve_serverkey = read_key(server_pub).encode()
+    sock.curve_publickey = read_key(os.path.join(keys_dir, name + ".pub")).encode()
+    sock.curve_secretkey = read_key(os.path.join(keys_dir, name + ".key")).encode()
+
+
 class Dealer:
     """One DEALER: send one frame, receive one frame (§1)."""
 
-    def __init__(self, ctx, endpoint, kind=zmq.DEALER):
+    def __init__(self, ctx, endpoint, kind=zmq.DEALER, curve=None, recv_ms=RECV_MS):
         self.sock = ctx.socket(kind)
         self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt(zmq.RCVTIMEO, RECV_MS)
+        self.sock.setsockopt(zmq.RCVTIMEO, recv_ms)
+        if curve:
+            curve_client(self.sock, *curve)
         self.sock.connect(endpoint)
 
     def call(self, frame):
@@ -109,8 +127,8 @@ class Conformance(unittest.TestCase):
                 print("--- %s (exit %s)\n%s" % (name, codes.get(name), proc.tail()), file=sys.stderr)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
-    def dealer(self, endpoint, kind=zmq.DEALER):
-        d = Dealer(self.ctx, endpoint, kind)
+    def dealer(self, endpoint, kind=zmq.DEALER, curve=None):
+        d = Dealer(self.ctx, endpoint, kind, curve)
         self.sockets.append(d)
         return d
 
@@ -343,6 +361,78 @@ class Conformance(unittest.TestCase):
 
     # A fresh DEALER per attempt: a request left queued on a socket that timed out would be
     # delivered later and its reply read by the next call.
+    def test_curve_answers_admitted_keys_and_is_silent_to_everyone_else(self):
+        c, keys = self.cluster, os.path.join(self.run_dir, "keys")
+        for name in ("coordinator", "replica", "operator", "client", "intruder"):
+            subprocess.run([os.path.join(BIN, "reflexctl"), "keygen", "--out", keys, name], check=True,
+                           capture_output=True, timeout=30)
+        for folder, name in (("replicas", "replica"), ("operators", "operator"), ("clients", "client")):
+            os.makedirs(os.path.join(keys, folder))
+            shutil.copy(os.path.join(keys, name + ".pub"), os.path.join(keys, folder))
+        self.assertEqual(os.stat(os.path.join(keys, "client.key")).st_mode & 0o777, 0o600)
+        # The configs' defaults name exactly this layout (keys/..., relative to the run folder).
+        c.extra = {"coordinator": ["security.curve=true"], "replica": ["security.curve=true"]}
+        coordinator_pub, replica_pub = os.path.join(keys, "coordinator.pub"), os.path.join(keys, "replica.pub")
+        c.start_coordinator()
+        c.start_replica(1)
+
+        def status_as(name, recv_ms=RECV_MS):
+            d = Dealer(self.ctx, c.control, curve=(coordinator_pub, keys, name), recv_ms=recv_ms)
+            try:
+                return json.loads(self.control(d, "status")["body_json"])
+            except zmq.Again:
+                return None
+            finally:
+                d.close()
+
+        self.wait_for(lambda: (status_as("operator", 1000) or {}).get("replicas") and
+                      all(r["ready"] for r in status_as("operator")["replicas"]), 40,
+                      "the replica to be ready (asked over CURVE)")
+        # Admitted keys are answered on every socket.
+        scoring = self.dealer(c.scoring[0], curve=(replica_pub, keys, "client"))
+        _, t, schema = scoring.call(envelope(SCHEMA_REQUEST, {"request_id": 1}))
+        self.assertEqual((t, schema["error"]), (SCHEMA_REPLY, OK))
+        snap = self.dealer(c.weights_snapshot, curve=(coordinator_pub, keys, "replica"))
+        self.assertEqual(snap.call(envelope(SNAPSHOT_REQUEST, {"subscriber_id": "s"}))[1], ADAPTER_UPDATE)
+
+        # Everyone else: silence, never an Unauthorized reply.
+        def silent(endpoint, frame, curve):
+            d = Dealer(self.ctx, endpoint, curve=curve, recv_ms=1500)
+            try:
+                d.sock.send(frame)
+                d.sock.recv()
+                return False
+            except zmq.Again:
+                return True
+            finally:
+                d.close()
+
+        schema_req = envelope(SCHEMA_REQUEST, {"request_id": 2})
+        self.assertTrue(silent(c.scoring[0], schema_req, None), "a plain client on a CURVE scoring socket")
+        self.assertTrue(silent(c.scoring[0], schema_req, (replica_pub, keys, "intruder")), "an unlisted client key")
+        self.assertTrue(silent(c.scoring[0], schema_req, (coordinator_pub, keys, "client")), "the wrong server key")
+        control_req = envelope(CONTROL_REQUEST, {"request_id": 3, "command": "freeze", "args": []})
+        self.assertTrue(silent(c.control, control_req, (coordinator_pub, keys, "intruder")), "an unlisted operator")
+        self.assertTrue(silent(c.control, control_req, None), "a plain operator")
+        self.assertTrue(silent(c.weights_snapshot, envelope(SNAPSHOT_REQUEST, {"subscriber_id": "x"}),
+                               (coordinator_pub, keys, "intruder")), "an unlisted snapshot client")
+        self.assertEqual(status_as("operator")["mode"], "auto", "the refused freeze changed nothing")
+
+        def heard(name, seconds=1.5):
+            sub = self.ctx.socket(zmq.SUB)
+            sub.setsockopt(zmq.LINGER, 0)
+            curve_client(sub, coordinator_pub, keys, name)
+            sub.setsockopt(zmq.SUBSCRIBE, b"")
+            sub.connect(c.weights_publish)
+            try:
+                return len(self.bus_messages(sub, seconds))
+            finally:
+                sub.close()
+
+        self.assertGreater(heard("replica"), 0, "a listed subscriber hears heartbeats")
+        self.assertEqual(heard("intruder"), 0, "an unlisted subscriber hears nothing")
+        self.passed = True
+
     def _try_score(self, _scoring):
         d = Dealer(self.ctx, self.cluster.scoring[0])
         try:
