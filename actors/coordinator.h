@@ -1,4 +1,4 @@
-// Coordinator actor: the fleet's one decision maker (DESIGN.md §3, §4).
+// Coordinator actor: the fleet's one decision maker (docs/DESIGN.md §3, §4).
 //
 //   - merges drift summaries exactly (drift_window.h) and feeds them, with the labelled outcomes
 //     replicas report against version 0 in shadow, to the heal controller

@@ -1,4 +1,4 @@
-// DriftWindow: the coordinator's merged view of the fleet's recent drift (DESIGN.md §2, §4).
+// DriftWindow: the coordinator's merged view of the fleet's recent drift (docs/DESIGN.md §2, §4).
 //
 // It keeps the last `summaries_per_replica` drift summaries of every replica and merges them
 // exactly (Welford merges: the merged mean and variance equal those of all the rows pooled). The

@@ -1,4 +1,4 @@
-// Healer actor: runs heal jobs for the coordinator (DESIGN.md §3, §4).
+// Healer actor: runs heal jobs for the coordinator (docs/DESIGN.md §3, §4).
 //
 // A job arrives as an encoded wire::HealJob (interfaces.h). The healer turns it into a core
 // HealJob (policy from its key/value map, the bundle's rules) and runs reflex::Heal in a

@@ -1,4 +1,4 @@
-// The cluster's typed actor interfaces (CAF 0.17), all in one place (DESIGN.md §4).
+// The cluster's typed actor interfaces (CAF 0.17), all in one place (docs/DESIGN.md §4).
 //
 //   replica ──hello, summary, label──► coordinator ──heal──► healer
 //      ▲                                   │  ▲                 │

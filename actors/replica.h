@@ -1,5 +1,5 @@
 // Replica actor: a ReplicaRuntime (scoring, weight bus, drift accumulation) plus its link to the
-// coordinator (DESIGN.md §4).
+// coordinator (docs/DESIGN.md §4).
 //
 // Each summary carries the served (epoch, checksum) and the highest epoch the bus fence has
 // seen; while that epoch is above the coordinator's last known epoch, the replica says hello

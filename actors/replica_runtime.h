@@ -1,5 +1,5 @@
 // ReplicaRuntime: the non-actor half of a replica: its serving engine, scoring server, weight
-// subscriber and drift accumulator, wired together (DESIGN.md §4).
+// subscriber and drift accumulator, wired together (docs/DESIGN.md §4).
 //
 //   client ─ScoreRequest─► ScoringServer ─► EngineScorer ─► ServingEngine ─► reply
 //                                └─ scored_sink ─► DriftAccumulator (stats, sample, label cache)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a Reflex cluster on this machine as separate processes on 127.0.0.1 (DESIGN.md §4):
+# Runs a Reflex cluster on this machine as separate processes on 127.0.0.1 (docs/DESIGN.md §4):
 # one coordinator, M healers and N replicas, each with its own log and pid file.
 #
 # Usage: deploy/local/cluster.sh up|down|status [options]

@@ -1,7 +1,7 @@
 // An adapter version: the only part of the model that healing changes, as an immutable value.
 //
 // The ReflexiveLayer maps a width-dim vector x to x + scale * W2 tanh(W1 x + b1) + b2 through
-// `hidden` tanh units (DESIGN.md §1). A version carries its lineage (parent, the coordinator
+// `hidden` tanh units (docs/DESIGN.md §1). A version carries its lineage (parent, the coordinator
 // epoch that produced it, for fencing) and a checksum over lineage, dims and weights, so a
 // version that was torn on disk or garbled in transit is detected before it is served.
 // A heal never mutates a version: it builds a new one, Seal()s it and publishes it.

@@ -17,7 +17,7 @@
 //    per-feature mean and variance equal those of a mixture w*class1 + (1-w)*class0 of the clean
 //    class-conditional statistics; under covariate drift no w fits. A small max_residual_z
 //    (say < 3) means "consistent with label shift"; a large one means the inputs moved.
-// Each tool hurts in the other's case (DESIGN.md §3), so the healer runs the test first.
+// Each tool hurts in the other's case (docs/DESIGN.md §3), so the healer runs the test first.
 //
 // Plain functions over caller-owned inputs; no state, safe from any thread.
 // Units: probabilities and priors are fractions in [0, 1]; z values are standard errors.

@@ -17,7 +17,7 @@
 //                   also asks ChooseExpectedScoreBand whether a band of the clean score does better.
 // The healer's reference is the deployed model's (version 0) F1 on the same rows, a fixed
 // anchor: were it the parent's F1, each heal would choose on its own rows' noise and the
-// threshold would ratchet away over many heals (the "slow harm" of DESIGN.md §3).
+// threshold would ratchet away over many heals (the "slow harm" of docs/DESIGN.md §3).
 // Candidate offsets are the midpoints between consecutive distinct sorted logits (every
 // distinct decision the rows can tell apart), plus 0; a row counts as positive when
 // logit + δ > 0, as in serving (p > 0.5).

@@ -1,5 +1,5 @@
 // Shift diagnosis: tells covariate drift from label shift before a heal, and computes the
-// closed-form correction each one calls for (DESIGN.md §3).
+// closed-form correction each one calls for (docs/DESIGN.md §3).
 //
 // - Label shift (the positive rate moves, class-conditional inputs do not): the drifted feature
 //   moments are a re-weighted mixture of the clean class-conditional moments. Correction: the

@@ -2,7 +2,7 @@
 //
 // The healer measures the candidate and the current version on the same recent rows and hands
 // the figures here; the verdict is a pure function of them and the policy, so the same figures
-// always give the same answer and every refusal names its reason. Checks (DESIGN.md §3):
+// always give the same answer and every refusal names its reason. Checks (docs/DESIGN.md §3):
 // finite weights and loss; positive rate within the bounds the evidence allows
 // (PositiveRateBounds below: around the clean rate, a diagnosed new prior, or the labelled
 // prior), which blocks collapse to one class and rules invalidated by drift; moment distance

@@ -1,4 +1,4 @@
-// Healer: turns a heal job into a candidate adapter version and a report (DESIGN.md §3).
+// Healer: turns a heal job into a candidate adapter version and a report (docs/DESIGN.md §3).
 //
 // A heal never touches the serving copy: it copies the job's base adapter into fresh tensors,
 // runs a few Adam steps on the adapter only (the backbone and head are frozen: their outputs

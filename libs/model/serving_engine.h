@@ -1,5 +1,5 @@
 // ServingEngine: one process's scoring path with hot-swappable adapter versions and background
-// heals (DESIGN.md §1, §3).
+// heals (docs/DESIGN.md §1, §3).
 //
 // Scoring reads an immutable Snapshot (an adapter version and its compiled tensors). Publishing a
 // version compiles it first, off to the side, and then swaps the snapshot pointer atomically

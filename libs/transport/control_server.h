@@ -1,4 +1,4 @@
-// ControlServer: the coordinator's operator endpoint (DESIGN.md §4; PROTOCOL.md "Control").
+// ControlServer: the coordinator's operator endpoint (docs/DESIGN.md §4; PROTOCOL.md "Control").
 //
 // Frames: an operator (reflexctl, control_client.h) sends ONE frame, an encoded
 // wire::ControlRequest, through a DEALER (or REQ); the ROUTER sees [identity, payload] (or

@@ -1,4 +1,4 @@
-// ScoringClient: scores rows against one or more scoring-server replicas (DESIGN.md §4).
+// ScoringClient: scores rows against one or more scoring-server replicas (docs/DESIGN.md §4).
 //
 // One DEALER socket per replica; each request goes out as ONE frame (an encoded ScoreRequest,
 // LabelFeedback, LabelBatch or SchemaRequest) and the matching reply (ScoreReply, LabelAck or

@@ -1,4 +1,4 @@
-// ScoringServer: the ZeroMQ front end of a replica's scoring path (DESIGN.md §4).
+// ScoringServer: the ZeroMQ front end of a replica's scoring path (docs/DESIGN.md §4).
 //
 // Frames: a client (DEALER) sends ONE frame, an encoded wire::ScoreRequest or LabelFeedback
 // (codec.h). The ROUTER sees [identity, payload] and replies [identity, encoded ScoreReply].

@@ -1,5 +1,5 @@
 // The weight bus: how the coordinator broadcasts adapter versions to every replica, following
-// the ZeroMQ guide's Clone pattern (DESIGN.md §4).
+// the ZeroMQ guide's Clone pattern (docs/DESIGN.md §4).
 //
 //   coordinator: WeightPublisher ── PUB  ──[topic, frame]──► SUB    ┐ WeightSubscriber
 //                                 └ ROUTER ◄─SnapshotRequest─ DEALER ┘ (one per replica)

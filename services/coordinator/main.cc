@@ -1,4 +1,4 @@
-// reflex-coordinator: the fleet's coordinator as a process (DESIGN.md §4).
+// reflex-coordinator: the fleet's coordinator as a process (docs/DESIGN.md §4).
 //   reflex-coordinator --config configs/coordinator.toml [--set coordinator.actor_port=7410]
 // Publishes the coordinator actor on actor_port (caf::io), serves reflexctl on
 // control_endpoint, the weight bus on weights_publish/weights_snapshot, metrics and probes.

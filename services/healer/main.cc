@@ -1,4 +1,4 @@
-// reflex-healer: a heal worker process (DESIGN.md §3, §4).
+// reflex-healer: a heal worker process (docs/DESIGN.md §3, §4).
 //   reflex-healer --config configs/healer.toml [--set healer.id=healer-2 --set healer.device=cpu]
 // Joins the coordinator at coordinator_host:coordinator_port (again after losing it), runs heal
 // jobs on CUDA when device allows and LibTorch sees one, else CPU; metrics and probes.

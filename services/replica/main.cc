@@ -1,4 +1,4 @@
-// reflex-replica: one inference replica as a process (DESIGN.md §4).
+// reflex-replica: one inference replica as a process (docs/DESIGN.md §4).
 //   reflex-replica --config configs/replica.toml [--set replica.id=replica-2 ...]
 // Serves scores on scoring_endpoint (ZeroMQ, PROTOCOL.md), applies versions from the weight
 // bus, sends drift summaries to the coordinator. /readyz is 503 until the replica holds the

@@ -1,5 +1,5 @@
 // reflex-bench: Reflex's benchmarks (issue 6). Prints a table and writes DIR/bench.json, one
-// object per figure {suite, name, value, unit, params}. See README.md, "Benchmarks".
+// object per figure {suite, name, value, unit, params}. See docs/BENCHMARKS.md.
 //
 //   reflex-bench --suite NAME[,NAME...]|all [--out DIR] [--quick] [--seed N] [--step-seconds S]
 //                [--python PATH] [--original-script PATH]

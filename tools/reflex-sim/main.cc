@@ -1,4 +1,4 @@
-// reflex-sim: the single-process heal experiment. See README.md and experiment.h.
+// reflex-sim: the single-process heal experiment. See docs/RESULTS.md and experiment.h.
 //
 //   reflex-sim --scenario seed|recalibration|prior [--seed N] [--out DIR]
 //   reflex-sim --train TRAIN.csv --stream STREAM.csv --label COLUMN [--rules FILE]
