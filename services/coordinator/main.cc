@@ -47,7 +47,7 @@ ConfigSchema Schema() {
             {"policy", "min_rows", int64_t{300}},
             {"policy", "window_rows", int64_t{500}},
             {"policy", "cooldown_ms", int64_t{10000}},
-            {"security", "curve", false},
+            {"security", "curve", true},
             {"security", "key_dir", std::string("keys")},
             {"security", "key_name", std::string("coordinator")},
             {"security", "bus_clients", std::string("keys/replicas")},
@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   opt.window_summaries = static_cast<int>(cfg.Int(c, "window_summaries"));
   // [security]: CURVE on the weight bus and the control endpoint (security_config.h).
   std::vector<std::string> operators;
-  if (cfg.Bool("security", "curve")) {
+  if (services::CurveOn(cfg)) {
     auto own = services::LoadOwnKeys(cfg, "security");
     if (!own.ok()) return fail(own.status().message(), 2);
     auto bus_clients = services::LoadAllowList(cfg, "security", "bus_clients");
@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  services::LogSecurityMode(cfg, log, true);
   bool tls = false;
   if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
   services::ConfigureCompute();

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
+  services::LogSecurityMode(cfg, log, false);
   bool tls = false;
   if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
   opt.coordinator.tls = tls;

@@ -5,8 +5,9 @@
                  events and readiness probes.
   Load           a thread that streams drifted rows to the replicas during a fault and counts
                  requests sent, failed, and the adapter versions that scored them.
-  ChaosTest      a unittest.TestCase base: a fresh bundle and cluster per test, everything
-                 stopped in tearDown, a result row recorded for reflex-chaos.
+  ChaosTest      a unittest.TestCase base: a fresh bundle and cluster per test (CURVE and TLS
+                 on, keys made by the harness, unless SECURE = False), everything stopped in
+                 tearDown, a result row recorded for reflex-chaos.
 
 Bounded everywhere: every wait has a timeout, the load thread has a maximum duration, every
 process is stopped (SIGTERM, then SIGKILL) in tearDown.
@@ -167,11 +168,11 @@ class ChaosCluster(Cluster):
         self.replica_overrides = {}    # replica index -> {"key": value} in [replica]
         self.replica_prefix = {}       # replica index -> argv prefix (ip netns exec NS)
         self.extra.setdefault("coordinator", [])  # extra --set for the coordinator (win: last)
-        self.ctl_extra = []            # extra reflexctl options (--curve-keys DIR)
+        self.ctl_extra = []            # extra reflexctl options
 
     def ctl(self, *args, timeout_ms=3000):
         argv = [os.path.join(self.bin, "reflexctl"), "--endpoint", self.control, "--timeout-ms",
-                str(timeout_ms), "--json"] + self.ctl_extra + list(args)
+                str(timeout_ms), "--json"] + self.ctl_args + self.ctl_extra + list(args)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_ms / 1000 + 10)
         body = None
         if p.returncode == 0 and p.stdout.strip():
@@ -191,6 +192,8 @@ class ChaosCluster(Cluster):
         sets += ["replica.%s=%s" % kv for kv in self.replica_overrides.get(i, {}).items()]
         argv = self.replica_prefix.get(i, []) + [os.path.join(self.bin, "reflex-replica"), "--config",
                                                  self._config("replica")]
+        if not self.secure:
+            sets = ["security.insecure=true"] + sets
         for s in sets:
             argv += ["--set", s]
         name = "replica-%d" % i
@@ -291,6 +294,9 @@ class ChaosTest(unittest.TestCase):
 
     REPLICAS = 3
     HEALERS = 1
+    # Secure by default (CURVE and TLS, keys made by the harness). A test that must reach a
+    # socket in plain text (a bus relay, raw frames) sets SECURE = False: insecure mode, explicit.
+    SECURE = True
     POLICY = {"mode": "manual"}  # no automatic heal or rollback: the tests steer versions themselves
 
     def setUp(self):
@@ -304,7 +310,7 @@ class ChaosTest(unittest.TestCase):
 
     def make_cluster(self):
         return ChaosCluster(ARGS.bin, ARGS.repo, self.run_dir, replicas=self.REPLICAS, healers=self.HEALERS,
-                            policy=dict(self.POLICY))
+                            policy=dict(self.POLICY), secure=self.SECURE)
 
     def tearDown(self):
         load = getattr(self, "load", None)
@@ -341,6 +347,7 @@ class ChaosTest(unittest.TestCase):
             self.assertIn(needle, text)
 
     def start_load(self, **kwargs):
+        kwargs.setdefault("curve", self.cluster.client_curve)
         self.load = Load(kwargs.pop("endpoints", self.cluster.scoring), self.drift_rows, **kwargs)
         self.load.start()
         return self.load
