@@ -39,13 +39,20 @@ DriftAccumulator::DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> r
   conflicts_.assign(n_rules, 0);
 }
 
+void DriftAccumulator::SetFeatureClip(FeatureClip clip) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (clip.lo.size() == cols_ && clip.hi.size() == cols_) clip_ = std::move(clip);
+}
+
 void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, const float* probs,
                               uint64_t version) {
   if (n == 0) return;
   RuleSet::BatchStats rule_stats;
   if (rules_ && !rules_->empty()) rule_stats = rules_->Evaluate(rows, n, probs, 0.5);  // outside the lock
+  std::vector<float> clipped;
+  if (!clip_.empty()) clip_.Apply(rows, n, &clipped);  // outside the lock; clip_ is set before Record
   std::lock_guard<std::mutex> lock(mu_);
-  stats_.AddRows(rows, n);
+  stats_.AddRows(clip_.empty() ? rows : clipped.data(), n);
   for (size_t r = 0; r < rule_stats.fired.size() && r < fired_.size(); ++r) {
     fired_[r] += rule_stats.fired[r];
     conflicts_[r] += rule_stats.conflicts[r];

@@ -26,6 +26,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/fidi.h"
 #include "core/rules.h"
 #include "control/paired_outcome.h"
 #include "core/welford.h"
@@ -42,6 +43,11 @@ class DriftAccumulator {
   // with version 0 in shadow (label_cells, sample_anchor_probs), outside the hot path.
   DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> rules, size_t sample_rows, size_t cache_rows,
                    uint64_t seed, AnchorScorer anchor = nullptr);
+
+  // Winsorises every row to `clip` before it enters the feature statistics (core/fidi.h:
+  // FidiClipBounds), so a few outlier rows cannot move the fleet's FIDI; rules, the sample and
+  // the label cache keep the rows as scored. Empty (the default): no clipping. Call before Record.
+  void SetFeatureClip(FeatureClip clip);
 
   // One scored request: n rows (row-major), their probabilities and the version that scored them.
   void Record(uint64_t request_id, const float* rows, size_t n, const float* probs, uint64_t version);
@@ -85,6 +91,7 @@ class DriftAccumulator {
 
   mutable std::mutex mu_;
   FeatureStats stats_;
+  FeatureClip clip_;  // set once before Record (SetFeatureClip)
   std::vector<uint64_t> fired_, conflicts_;
   uint64_t window_rows_ = 0, positives_ = 0;
   int64_t window_start_ms_ = 0;
