@@ -503,8 +503,18 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
       [=](beat_atom, std::string& id, uint32_t load) {
         auto& s = self->state;
         auto it = s.healers.find(id);
-        if (it == s.healers.end() || !it->second.handle) return;  // unknown: it must join first
-        if (!it->second.alive) RecordEvent(self, "healer_back", {{"healer", id}});
+        if (it == s.healers.end()) return;  // unknown: it must join first
+        if (!it->second.handle) {
+          // Its handle was cleared by a down_msg, possibly the late one of an old connection
+          // (a reconnected healer's proxy has the same address): the beat's sender is the healer.
+          auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+          if (!sender) return;
+          it->second.handle = sender;
+          self->monitor(sender);
+          RecordEvent(self, "healer_back", {{"healer", id}, {"handle", "restored from its heartbeat"}});
+        } else if (!it->second.alive) {
+          RecordEvent(self, "healer_back", {{"healer", id}});
+        }
         it->second.alive = true;
         it->second.load = load;
         it->second.last_beat_ms = CoordinatorNowMs();
