@@ -22,6 +22,7 @@ VERSIONS = 12
 
 
 class WeightBusFaults(ChaosTest):
+    DISTINCT_VERSIONS = 16  # every new_version() publishes weights of its own
     # The test's relay reads and re-sends the weight bus in plain text, which CURVE forbids:
     # insecure mode, explicitly (every service logs its insecure_mode warning).
     SECURE = False

@@ -26,6 +26,7 @@ FORGED_VERSION = 1000
 
 
 class KillCoordinatorRestartFromRegistry(ChaosTest):
+    DISTINCT_VERSIONS = 16  # every new_version() publishes weights of its own
     # The test's relay reads and re-sends the weight bus in plain text, which CURVE forbids:
     # insecure mode, explicitly (every service logs its insecure_mode warning).
     SECURE = False

@@ -78,6 +78,7 @@ def netns_unavailable():
 
 
 class PartitionedReplica(ChaosTest):
+    DISTINCT_VERSIONS = 16  # every new_version() publishes weights of its own
     def setUp(self):
         why = netns_unavailable()
         if why:

@@ -24,6 +24,7 @@ from chaos_common import ChaosTest, ReflexClient, ReflexError, http_status, pars
 
 
 class KillAndRestartReplica(ChaosTest):
+    DISTINCT_VERSIONS = 16  # every new_version() publishes weights of its own
     def test_restarted_replica_is_not_ready_until_it_has_the_fleet_version(self):
         c = self.cluster
         c.start(timeout_s=90)
