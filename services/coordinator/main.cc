@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   const std::string id = cfg.String(c, "id");
   actors::EventLog log = services::MakeJsonLog("coordinator", id);
   auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "coordinator", what, code); };
+  services::LogSecurityMode(cfg, log, true);  // first: an insecure start is loud even if it fails
 
   actors::CoordinatorOptions opt;
   opt.id = id;
@@ -120,7 +121,6 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
-  services::LogSecurityMode(cfg, log, true);
   bool tls = false;
   if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
   services::ConfigureCompute();

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   opt.id = cfg.String(h, "id");
   actors::EventLog log = services::MakeJsonLog("healer", opt.id);
   auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "healer", what, code); };
+  services::LogSecurityMode(cfg, log, false);  // first: an insecure start is loud even if it fails
   opt.device = cfg.String(h, "device");
   auto cuda = actors::ResolveHealerDevice(opt.device);
   if (!cuda.ok()) return fail(cuda.status().message(), 2);
@@ -60,7 +61,6 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
-  services::LogSecurityMode(cfg, log, false);
   bool tls = false;
   if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
   opt.coordinator.tls = tls;

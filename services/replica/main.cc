@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   opt.id = cfg.String(r, "id");
   actors::EventLog log = services::MakeJsonLog("replica", opt.id);
   auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "replica", what, code); };
+  services::LogSecurityMode(cfg, log, true);  // first: an insecure start is loud even if it fails
   auto bundle = services::LoadSharedBundle(cfg, r);
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
   opt.bundle = *bundle;
@@ -91,7 +92,6 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config system_config;
   services::ConfigureActorSystem(system_config);
-  services::LogSecurityMode(cfg, log, true);
   bool tls = false;
   if (Status s = services::ConfigureActorLinks(system_config, cfg, log, &tls); !s.ok()) return fail(s.message(), 2);
   opt.coordinator.tls = tls;
