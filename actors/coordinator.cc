@@ -162,6 +162,14 @@ void Act(CoordinatorSelf self) {
   }
 }
 
+void Dispatch(CoordinatorSelf self, bool wait_if_none = false);
+
+// A heal waiting for a healer (Dispatch with wait_if_none) goes out when one joins or is back.
+void RetryWaitingHeal(CoordinatorSelf self) {
+  auto& st = self->state;
+  if (st.heal && !st.heal->candidate && st.heal->waiting_since_ms != 0) Dispatch(self);
+}
+
 const HealerInfo* PickHealer(CoordinatorSelf self) {
   auto& st = self->state;
   // A GPU healer first; among equals the least loaded (load / capacity), then the one with the
@@ -180,11 +188,23 @@ const HealerInfo* PickHealer(CoordinatorSelf self) {
 
 void HandleResult(CoordinatorSelf self, uint64_t attempt, const std::string& bytes);
 
-// Sends the heal in flight to the best healer not tried yet; gives up when none is left.
-void Dispatch(CoordinatorSelf self) {
+// Sends the heal in flight to the best healer not tried yet; gives up when none is left, unless
+// `wait_if_none` (its healer's link went down: links flap, e.g. while another TLS peer dies), when
+// the job waits for a healer to join or come back (RetryWaitingHeal; Tick gives up after
+// heal_timeout_ms).
+void Dispatch(CoordinatorSelf self, bool wait_if_none) {
   auto& st = self->state;
   if (!st.heal) return;
   const HealerInfo* h = PickHealer(self);
+  if (!h && wait_if_none) {
+    st.heal->healer.clear();
+    if (st.heal->waiting_since_ms == 0) {
+      st.heal->waiting_since_ms = CoordinatorNowMs();
+      RecordEvent(self, "heal_waiting", {{"job", st.heal->job_id},
+                                         {"why", "its healer's link went down and no other healer is free"}});
+    }
+    return;
+  }
   if (!h) {
     RecordEvent(self, "heal_abandoned", {{"job", st.heal->job_id}, {"why", "no live healer left to try"},
                                          {"tried", st.heal->tried.size()}});
@@ -195,7 +215,8 @@ void Dispatch(CoordinatorSelf self) {
     return;
   }
   HealInFlight& heal = *st.heal;
-  if (!heal.healer.empty()) st.metrics.reassignments->Increment();
+  if (!heal.healer.empty() || heal.waiting_since_ms != 0) st.metrics.reassignments->Increment();
+  heal.waiting_since_ms = 0;
   heal.healer = h->id;
   heal.tried.insert(h->id);
   const uint64_t attempt = ++heal.attempt;
@@ -209,9 +230,11 @@ void Dispatch(CoordinatorSelf self) {
             [=](caf::error& err) {
               auto& s = self->state;
               if (!s.heal || s.heal->attempt != attempt || s.heal->candidate) return;  // stale
+              if (s.heal->waiting_since_ms != 0) return;  // its link went down: already waiting
               RecordEvent(self, "heal_attempt_failed",
                           {{"job", s.heal->job_id}, {"healer", s.heal->healer}, {"error", self->system().render(err)}});
-              Dispatch(self);
+              // A timeout goes to another healer or gives up; a broken link may wait for one.
+              Dispatch(self, err != caf::sec::request_timeout);
             });
 }
 
@@ -316,6 +339,11 @@ void Tick(CoordinatorSelf self) {
       // or time out.
       if (st.heal && !st.heal->candidate && st.heal->healer == id && PickHealer(self)) Dispatch(self);
     }
+  }
+  if (st.heal && st.heal->waiting_since_ms != 0 &&
+      now - st.heal->waiting_since_ms > std::max(100, st.options.heal_timeout_ms)) {
+    st.heal->waiting_since_ms = 0;
+    Dispatch(self);  // nobody came back: abandoned (or sent, if one just did)
   }
   UpdateGauges(self);
   self->delayed_send(self, std::chrono::milliseconds(kTickMs), tick_atom::value);
@@ -484,7 +512,11 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
         h.alive = false;
         h.handle = nullptr;
         RecordEvent(self, "healer_lost", {{"healer", id}});
-        if (s.heal && !s.heal->candidate && s.heal->healer == id) Dispatch(self);
+        if (s.heal && !s.heal->candidate && s.heal->healer == id) {
+          // A lost link is not a failed attempt: the same healer may take the job if it comes back.
+          s.heal->tried.erase(id);
+          Dispatch(self, true);
+        }
       }
     }
     UpdateGauges(self);
@@ -526,15 +558,28 @@ coordinator_actor::behavior_type CoordinatorBehavior(CoordinatorSelf self, Coord
         self->monitor(handle);
         RecordEvent(self, "healer_joined", {{"healer", id}, {"device", device}});
         UpdateGauges(self);
+        RetryWaitingHeal(self);
       },
       [=](beat_atom, std::string& id, uint32_t load) {
         auto& s = self->state;
         auto it = s.healers.find(id);
-        if (it == s.healers.end() || !it->second.handle) return;  // unknown: it must join first
-        if (!it->second.alive) RecordEvent(self, "healer_back", {{"healer", id}});
+        if (it == s.healers.end()) return;  // unknown: it must join first
+        if (!it->second.handle) {
+          // Its handle was cleared by a down_msg, possibly the late one of an old connection
+          // (a reconnected healer's proxy has the same address): the beat's sender is the healer.
+          auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+          if (!sender) return;
+          it->second.handle = sender;
+          self->monitor(sender);
+          RecordEvent(self, "healer_back", {{"healer", id}, {"handle", "restored from its heartbeat"}});
+        } else if (!it->second.alive) {
+          RecordEvent(self, "healer_back", {{"healer", id}});
+        }
+        const bool was_away = !it->second.alive;
         it->second.alive = true;
         it->second.load = load;
         it->second.last_beat_ms = CoordinatorNowMs();
+        if (was_away) RetryWaitingHeal(self);
       },
       [=](summary_atom, std::string& bytes) {
         auto& s = self->state;

@@ -76,6 +76,9 @@ struct HealInFlight {
   std::string healer;            // current healer id ("" while none is free)
   std::set<std::string> tried;
   int64_t started_ms = 0;
+  // > 0: its healer's link went down and no other healer was free; the job waits (at most
+  // heal_timeout_ms) for a healer to join or come back, the same one included.
+  int64_t waiting_since_ms = 0;
   double reported_positive_rate = 0;
   std::optional<AdapterVersion> candidate;  // while being admitted
   std::map<std::string, double> metrics;

@@ -47,6 +47,11 @@ uint8_t DriftAccumulator::Predicted(const float* outputs) const {
   return static_cast<uint8_t>(std::max_element(outputs, outputs + classes_) - outputs);  // the first on ties
 }
 
+void DriftAccumulator::SetFeatureClip(FeatureClip clip) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (clip.lo.size() == cols_ && clip.hi.size() == cols_) clip_ = std::move(clip);
+}
+
 void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, const float* probs,
                               uint64_t version) {
   if (n == 0) return;
@@ -57,8 +62,10 @@ void DriftAccumulator::Record(uint64_t request_id, const float* rows, size_t n, 
   }
   std::vector<uint8_t> predicted(n);
   for (size_t i = 0; i < n; ++i) predicted[i] = Predicted(probs + i * classes_);
+  std::vector<float> clipped;
+  if (!clip_.empty()) clip_.Apply(rows, n, &clipped);  // outside the lock; clip_ is set before Record
   std::lock_guard<std::mutex> lock(mu_);
-  stats_.AddRows(rows, n);
+  stats_.AddRows(clip_.empty() ? rows : clipped.data(), n);
   for (size_t r = 0; r < rule_stats.fired.size() && r < fired_.size(); ++r) {
     fired_[r] += rule_stats.fired[r];
     conflicts_[r] += rule_stats.conflicts[r];

@@ -31,6 +31,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/fidi.h"
 #include "core/rules.h"
 #include "control/paired_outcome.h"
 #include "core/welford.h"
@@ -49,6 +50,11 @@ class DriftAccumulator {
   // the hot path. `classes`: 1 for a binary model, K >= 2 for a K-class one.
   DriftAccumulator(size_t cols, std::shared_ptr<const RuleSet> rules, size_t sample_rows, size_t cache_rows,
                    uint64_t seed, AnchorScorer anchor = nullptr, size_t classes = 1);
+
+  // Winsorises every row to `clip` before it enters the feature statistics (core/fidi.h:
+  // FidiClipBounds), so a few outlier rows cannot move the fleet's FIDI; rules, the sample and
+  // the label cache keep the rows as scored. Empty (the default): no clipping. Call before Record.
+  void SetFeatureClip(FeatureClip clip);
 
   // One scored request: n rows (row-major), their outputs (n x outputs_per_row()) and the
   // version that scored them.
@@ -98,6 +104,7 @@ class DriftAccumulator {
 
   mutable std::mutex mu_;
   FeatureStats stats_;
+  FeatureClip clip_;  // set once before Record (SetFeatureClip)
   std::vector<uint64_t> fired_, conflicts_;
   uint64_t window_rows_ = 0, positives_ = 0;
   std::vector<uint64_t> class_counts_;  // K-class: rows per predicted class this window

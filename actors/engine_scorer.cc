@@ -28,8 +28,7 @@ Result<uint64_t> EngineScorer::Score(const float* rows, size_t n_rows, float* ou
   const auto snapshot = engine_->Current();
   const Status scored = engine_->model().Score(*snapshot->compiled, BatchView{rows, n_rows, cols()}, out);
   if (!scored.ok()) return scored;
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  metrics_.score_latency_ms->Observe(ms);
+  metrics_.score_latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   metrics_.rows_scored->Increment(static_cast<double>(n_rows));
   return snapshot->adapter.version;
 }

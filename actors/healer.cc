@@ -133,7 +133,7 @@ healer_actor::behavior_type HealerBehavior(healer_actor::stateful_pointer<Healer
           else if (decoded->reason.rfind("error:", 0) == 0) s.metrics.failed->Increment();
           else s.metrics.rejected->Increment();
           auto ms = decoded->metrics.find("duration_ms");
-          if (ms != decoded->metrics.end()) s.metrics.heal_ms->Observe(ms->second);
+          if (ms != decoded->metrics.end()) s.metrics.heal_duration->Observe(ms->second / 1000.0);
         }
         it->second.promise.deliver(std::move(result));
         s.running.erase(it);

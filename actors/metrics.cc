@@ -27,8 +27,8 @@ std::shared_ptr<prometheus::Registry> RegistryOrPrivate(std::shared_ptr<promethe
 ReplicaMetrics MakeReplicaMetrics(prometheus::Registry& r, const std::string& id) {
   ReplicaMetrics m;
   m.rows_scored = Counter(r, "reflex_rows_scored_total", "Rows scored", id);
-  m.score_latency_ms = Histogram(r, "reflex_score_latency_ms", "Latency of one model call (a batch), ms", id,
-                                 {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250});
+  m.score_latency = Histogram(r, "reflex_score_latency_seconds", "Latency of one model call (a batch), seconds", id,
+                              {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25});
   m.served_version = Gauge(r, "reflex_served_version", "Adapter version being served", id);
   m.ready = Gauge(r, "reflex_ready", "1 once the replica holds the fleet's version", id);
   m.drift_z = Gauge(r, "reflex_drift_z", "FIDI max z of the last summary window", id);
@@ -37,7 +37,7 @@ ReplicaMetrics MakeReplicaMetrics(prometheus::Registry& r, const std::string& id
   m.summaries_dropped = Counter(r, "reflex_summaries_dropped_total", "Summaries not sent: coordinator away", id);
   m.labels_joined = Counter(r, "reflex_labels_joined_total", "Delayed labels joined to scored rows", id);
   m.labels_forwarded = Counter(r, "reflex_labels_forwarded_total", "Labels for rows scored elsewhere", id);
-  m.dropped_updates = Gauge(r, "reflex_dropped_updates", "Weight-bus updates dropped (integrity, fencing, order)", id);
+  m.dropped_updates = Counter(r, "reflex_dropped_updates_total", "Weight-bus updates dropped (integrity, fencing, order)", id);
   m.fenced = Gauge(r, "reflex_fenced", "1 when this replica's coordinator epoch is below the highest epoch on its bus", id);
   return m;
 }
@@ -69,8 +69,8 @@ HealerMetrics MakeHealerMetrics(prometheus::Registry& r, const std::string& id) 
   m.rejected = Counter(r, "reflex_heal_jobs_rejected_total", "Jobs whose candidate was rejected", id);
   m.failed = Counter(r, "reflex_heal_jobs_failed_total", "Jobs that failed (bad job, library error)", id);
   m.load = Gauge(r, "reflex_healer_load", "Heal jobs running now", id);
-  m.heal_ms = Histogram(r, "reflex_heal_duration_ms", "Heal duration, ms", id,
-                        {10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000});
+  m.heal_duration = Histogram(r, "reflex_heal_duration_seconds", "Heal duration, seconds", id,
+                              {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
   return m;
 }
 

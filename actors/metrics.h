@@ -2,7 +2,7 @@
 // on the registry its options name (a private one when none is given, so code never checks for
 // null); services expose that registry over HTTP (services/common/metrics_server.h).
 //
-// Names follow Prometheus conventions: reflex_<what>[_total|_ms]; every series carries the
+// Names follow Prometheus conventions: reflex_<what>[_total|_seconds] (counters end in _total, durations are seconds; `promtool check metrics` accepts every service's output); every series carries the
 // process id as label `id`. The handles point into the registry, which must outlive them.
 // Thread-safety: prometheus-cpp metrics are safe to update from any thread.
 #pragma once
@@ -19,7 +19,7 @@ namespace reflex::actors {
 
 struct ReplicaMetrics {
   prometheus::Counter* rows_scored;        // reflex_rows_scored_total
-  prometheus::Histogram* score_latency_ms; // reflex_score_latency_ms (one model call, a batch)
+  prometheus::Histogram* score_latency;    // reflex_score_latency_seconds (one model call, a batch)
   prometheus::Gauge* served_version;       // reflex_served_version
   prometheus::Gauge* ready;                // reflex_ready (1 once the fleet's version is held)
   prometheus::Gauge* drift_z;              // reflex_drift_z (this replica's last window, max z)
@@ -28,7 +28,7 @@ struct ReplicaMetrics {
   prometheus::Counter* summaries_dropped;  // reflex_summaries_dropped_total (coordinator away)
   prometheus::Counter* labels_joined;      // reflex_labels_joined_total
   prometheus::Counter* labels_forwarded;   // reflex_labels_forwarded_total
-  prometheus::Gauge* dropped_updates;      // reflex_dropped_updates (weight-bus drops so far)
+  prometheus::Counter* dropped_updates;    // reflex_dropped_updates_total (weight-bus drops so far)
   prometheus::Gauge* fenced;               // reflex_fenced (1: its coordinator's epoch is below the bus's)
 };
 
@@ -56,7 +56,7 @@ struct HealerMetrics {
   prometheus::Counter* rejected;           // reflex_heal_jobs_rejected_total
   prometheus::Counter* failed;             // reflex_heal_jobs_failed_total
   prometheus::Gauge* load;                 // reflex_healer_load (jobs running)
-  prometheus::Histogram* heal_ms;          // reflex_heal_duration_ms
+  prometheus::Histogram* heal_duration;    // reflex_heal_duration_seconds
 };
 
 ReplicaMetrics MakeReplicaMetrics(prometheus::Registry& registry, const std::string& id);

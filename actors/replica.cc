@@ -54,7 +54,8 @@ void SendSummary(replica_actor::stateful_pointer<ReplicaState> self, int64_t now
   uint64_t conflicts = 0;
   for (uint64_t c : summary.rule_conflicts) conflicts += c;
   m.conflicts->Increment(static_cast<double>(conflicts));
-  m.dropped_updates->Set(static_cast<double>(st.runtime->bus_stats().dropped_total()));
+  const double dropped = static_cast<double>(st.runtime->bus_stats().dropped_total());
+  if (dropped > m.dropped_updates->Value()) m.dropped_updates->Increment(dropped - m.dropped_updates->Value());
   if (!st.coordinator) {
     ++st.summaries_dropped;
     m.summaries_dropped->Increment();

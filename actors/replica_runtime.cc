@@ -33,6 +33,7 @@ Result<std::unique_ptr<ReplicaRuntime>> ReplicaRuntime::Start(const ReplicaOptio
                                                   static_cast<size_t>(std::max(0, options.sample_rows)),
                                                   static_cast<size_t>(std::max(0, options.label_cache_rows)),
                                                   std::hash<std::string>{}(options.id), std::move(anchor), outputs);
+  rt->drift_->SetFeatureClip(FidiClipBounds(bundle.fidi, bundle.model->input_dims()));  // robust FIDI
   rt->scorer_ = std::make_shared<EngineScorer>(rt->engine_, rt->metrics_);
 
   rt->zmq_ = options.zmq_context ? options.zmq_context : std::make_shared<zmq::context_t>(1);

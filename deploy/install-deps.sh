@@ -17,6 +17,7 @@ PACKAGES=(
   python3 python3-torch python3-numpy python3-zmq python3-msgpack python3-yaml
   iproute2 nftables
   openssl libssl-dev  # TLS certificates (deploy/gen-tls.sh) and caf_openssl's link dependency
+  prometheus          # promtool: tests/deploy/metrics_promtool_test.py lints every /metrics
 )
 
 missing=()

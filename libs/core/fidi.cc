@@ -1,5 +1,8 @@
 #include "core/fidi.h"
 
+#include <algorithm>
+#include <limits>
+
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -81,13 +84,40 @@ FidiMonitor::FidiMonitor(FidiCalibration calibration, size_t dims, FidiConfig co
   if (config_.window == 0) Die("window is 0");
 }
 
+void FeatureClip::Apply(const float* rows, size_t n, std::vector<float>* out) const {
+  const size_t cols = lo.size();
+  out->resize(n * cols);
+  for (size_t r = 0; r < n; ++r) {
+    for (size_t c = 0; c < cols; ++c) (*out)[r * cols + c] = std::clamp(rows[r * cols + c], lo[c], hi[c]);
+  }
+}
+
+FeatureClip FidiClipBounds(const FidiCalibration& calibration, size_t dims) {
+  FeatureClip clip;
+  clip.lo.assign(dims, -std::numeric_limits<float>::infinity());
+  clip.hi.assign(dims, std::numeric_limits<float>::infinity());
+  for (size_t j = 0; j < calibration.monitored.size() && j < calibration.mean.size() && j < calibration.stddev.size();
+       ++j) {
+    const size_t c = calibration.monitored[j];
+    if (c >= dims) continue;
+    const double band = kFidiClipSd * calibration.stddev[j];
+    clip.lo[c] = static_cast<float>(calibration.mean[j] - band);
+    clip.hi[c] = static_cast<float>(calibration.mean[j] + band);
+  }
+  return clip;
+}
+
 FidiReading FidiMonitor::Observe(const float* rows, size_t n_rows) {
   if (n_rows == 0) return Current();
   const size_t k = calibration_.monitored.size();
   std::vector<double> sums(k, 0.0);
   for (size_t r = 0; r < n_rows; ++r) {
     const float* row = rows + r * dims_;
-    for (size_t j = 0; j < k; ++j) sums[j] += row[calibration_.monitored[j]];
+    for (size_t j = 0; j < k; ++j) {
+      const double band = kFidiClipSd * calibration_.stddev[j];
+      const double mu = calibration_.mean[j];
+      sums[j] += std::clamp(static_cast<double>(row[calibration_.monitored[j]]), mu - band, mu + band);
+    }
   }
   for (double& s : sums) s /= static_cast<double>(n_rows);
   window_.push_back(std::move(sums));

@@ -8,6 +8,15 @@
 // exceeds `threshold`. The window mean is unweighted: every batch counts the same whatever its
 // size (as in the original experiment).
 //
+// Robust to outliers: every monitored value is winsorised to the clean band
+// [mu - kFidiClipSd * sigma, mu + kFidiClipSd * sigma] before it enters a batch mean, so one row
+// moves a mean by at most kFidiClipSd clean sds / rows: a share p of poisoned rows (float32-max,
+// 1e6) moves z by at most p * kFidiClipSd, and exceeding the threshold t needs a share above
+// t / kFidiClipSd of the rows (25% at t = 1), whatever the values. A real shift still reads up
+// to kFidiClipSd (well above any threshold in use); clean data loses almost nothing (the clean
+// mass beyond 4 sd is under 1% even for an exponential feature). Replicas clip their drift
+// statistics with the same band (FidiClipBounds), so the cluster and reflex-sim agree.
+//
 // Ownership: FidiMonitor is a value (copyable, movable) that owns its calibration and window.
 // Thread-safety: none; one owner (one actor) at a time. Units: z is in clean standard
 // deviations of its feature; rows are row-major float matrices with dims() columns and must be
@@ -21,6 +30,17 @@
 #include "core/status.h"
 
 namespace reflex {
+
+// Half-width of the winsorising band, in clean standard deviations.
+constexpr double kFidiClipSd = 4.0;
+
+// Per-column bounds of a row (lo[c] <= hi[c]); columns that are not monitored are unbounded.
+struct FeatureClip {
+  std::vector<float> lo, hi;
+  bool empty() const { return lo.empty(); }
+  // Copies n rows of lo.size() columns into `out`, each value clamped to its column's band.
+  void Apply(const float* rows, size_t n, std::vector<float>* out) const;
+};
 
 struct FidiConfig {
   size_t window = 10;      // batch means kept; the oldest leaves when a new one arrives
@@ -42,6 +62,9 @@ struct FidiReading {
   size_t batches = 0;      // batch means currently in the window
   bool drift = false;      // batches >= min_batches && max_z > threshold
 };
+
+// The winsorising band of every column of a `dims`-wide row for this calibration.
+FeatureClip FidiClipBounds(const FidiCalibration& calibration, size_t dims);
 
 class FidiMonitor {
  public:

@@ -155,11 +155,9 @@ void HttpProbeServer::OnFrame(const std::string& id, const zmq::message_t& data)
     // A new connection (ZMQ_STREAM's connect notice): counted from now for the idle timeout.
   }
   if (it == connections_.end()) {
-    if (connections_.size() >= options_.max_connections) {
-      dropped_++;
-      Close(id);
-      return;
-    }
+    // At the bound, the connection held longest leaves (it is the likeliest to be a silent
+    // half-open one): a flood of idle connections cannot lock a real probe out.
+    if (connections_.size() >= options_.max_connections) EvictOldest();
     it = connections_.emplace(id, Connection{std::string(), Clock::now()}).first;
   }
   std::string& head = it->second.head;
@@ -254,6 +252,16 @@ void HttpProbeServer::Close(const std::string& id) {
     closed_.erase(closed_order_.front());
     closed_order_.pop_front();
   }
+}
+
+void HttpProbeServer::EvictOldest() {
+  auto oldest = connections_.begin();
+  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+    if (it->second.since < oldest->second.since) oldest = it;
+  }
+  if (oldest == connections_.end()) return;
+  dropped_++;
+  Close(std::string(oldest->first));
 }
 
 void HttpProbeServer::CloseIdle() {

@@ -10,9 +10,9 @@
 // Every reply has Content-Length and "Connection: close", and the connection is closed after it
 // (ZMQ_STREAM: a zero-length frame to the connection's identity). Request bodies are ignored.
 //
-// Bounds: at most max_connections half-read requests are held (a connection over the bound is
-// closed at once); a connection that has not sent a whole request head within idle_timeout is
-// closed.
+// Bounds: at most max_connections half-read requests are held (a new connection over the bound
+// evicts the one held longest, so a flood of half-open connections cannot lock probes out); a
+// connection that has not sent a whole request head within idle_timeout is closed.
 //
 // Threads and ownership: one thread owns the socket (and the server's own zmq::context_t) and
 // calls `ready` there, so `ready` must be quick and must not throw (a throw answers 503 naming
@@ -97,6 +97,7 @@ class HttpProbeServer {
   void Reply(const std::string& id, const Response& response, bool head_only);
   void Close(const std::string& id);               // zero-length frame; forgets the connection
   void CloseIdle();
+  void EvictOldest();                              // closes the connection held longest
 
   const ReadinessCheck ready_;
   const HttpProbeServerOptions options_;

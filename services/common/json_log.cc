@@ -26,11 +26,33 @@ std::mutex& LogMutex() {
   return mu;
 }
 
+std::string MessageOf(const std::string& event, const nlohmann::json& fields) {
+  for (const char* key : {"msg", "detail", "error"}) {
+    if (fields.is_object() && fields.contains(key) && fields[key].is_string()) return fields[key].get<std::string>();
+  }
+  std::string words = event;
+  for (char& ch : words) {
+    if (ch == '_') ch = ' ';
+  }
+  return words;
+}
+
 }  // namespace
+
+std::string LevelOf(const std::string& event) {
+  auto has = [&](const char* word) { return event.find(word) != std::string::npos; };
+  if (event == "start_failed" || has("fatal")) return "error";
+  for (const char* word : {"fail", "error", "refused", "lost", "problem", "fenced", "dropped", "rejected", "stale",
+                           "timeout", "timed_out", "warning", "insecure", "abandon"}) {
+    if (has(word)) return "warning";
+  }
+  return "info";
+}
 
 actors::EventLog MakeJsonLog(const std::string& service, const std::string& id) {
   return [service, id](const std::string& event, const nlohmann::json& fields) {
-    nlohmann::json line = {{"ts", Timestamp()}, {"service", service}, {"id", id}, {"event", event}};
+    nlohmann::json line = {{"ts", Timestamp()}, {"level", LevelOf(event)}, {"service", service}, {"id", id},
+                           {"event", event}, {"msg", MessageOf(event, fields)}};
     if (fields.is_object()) {
       for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
     }

@@ -19,21 +19,33 @@ void ConfigureActorSystem(caf::actor_system_config& config) {
 }
 
 void AddTlsKeys(ConfigSchema& schema, const std::string& service) {
-  schema.keys.push_back({"security", "tls", false});
+  schema.keys.push_back({"security", "tls", true});
+  schema.keys.push_back({"security", "insecure", false});
   schema.keys.push_back({"security", "tls_dir", std::string("keys/tls")});
   schema.keys.push_back({"security", "tls_name", service});
 }
 
+bool CurveOn(const ServiceConfig& cfg) { return !cfg.Bool("security", "insecure") && cfg.Bool("security", "curve"); }
+bool TlsOn(const ServiceConfig& cfg) { return !cfg.Bool("security", "insecure") && cfg.Bool("security", "tls"); }
+
+void LogSecurityMode(const ServiceConfig& cfg, const actors::EventLog& log, bool has_curve) {
+  const bool curve_off = has_curve && !CurveOn(cfg), tls_off = !TlsOn(cfg);
+  if (!log || (!curve_off && !tls_off)) return;
+  std::string detail = "INSECURE MODE";
+  detail += cfg.Bool("security", "insecure") ? " ([security] insecure = true):" : ":";
+  if (curve_off) detail += " ZeroMQ sockets without CURVE (anyone who reaches them can score, command or publish);";
+  if (tls_off) {
+    detail += " actor links are plain TCP (any peer that reaches the actor port is trusted and can make this "
+              "process allocate what it claims);";
+  }
+  detail += " run only on a trusted private network";
+  log("insecure_mode", {{"level", "warning"}, {"curve", !curve_off}, {"tls", !tls_off}, {"detail", detail}});
+}
+
 Status ConfigureActorLinks(caf::actor_system_config& config, const ServiceConfig& cfg, const actors::EventLog& log,
                            bool* tls) {
-  *tls = cfg.Bool("security", "tls");
-  if (!*tls) {
-    if (log) {
-      log("security_warning", {{"detail", "[security] tls = false: actor links are plain TCP; any peer that reaches the "
-                                          "actor port is trusted and can make this process allocate what it claims"}});
-    }
-    return Status::Ok();
-  }
+  *tls = TlsOn(cfg);
+  if (!*tls) return Status::Ok();
   const std::string dir = cfg.String("security", "tls_dir"), name = cfg.String("security", "tls_name");
   const std::string cert = dir + "/" + name + ".pem", key = dir + "/" + name + ".key", ca = dir + "/ca.pem";
   for (const std::string& file : {cert, key, ca}) {

@@ -22,16 +22,26 @@ namespace reflex::services {
 
 void ConfigureActorSystem(caf::actor_system_config& config);
 
-// The [security] keys of actor-link TLS, in every service's schema:
-//   tls = false|true, tls_dir = "keys/tls", tls_name = "<service>"
+// The [security] keys of actor-link TLS and of the insecure switch, in every service's schema:
+//   tls = true|false, tls_dir = "keys/tls", tls_name = "<service>", insecure = false|true
+// Secure by default: tls (and, in the coordinator and replicas, curve) default to true.
+// Insecure mode is explicit: `insecure = true` turns curve and tls off together; turning a key
+// off alone also runs that part insecure. Either way LogSecurityMode logs an `insecure_mode`
+// line at level warning at start-up, naming what is off.
 // With tls = true, CAF's OpenSSL module is loaded with <tls_dir>/<tls_name>.pem (certificate),
 // <tls_dir>/<tls_name>.key and <tls_dir>/ca.pem (the cluster CA, written by
 // deploy/gen-tls.sh): every actor link is TLS, and CAF verifies the peer's certificate against
 // the CA both ways (a peer without a CA-signed certificate is dropped during the handshake,
 // before any BASP header is read, so it cannot make this process allocate). With tls = false
-// the actor port trusts every peer that reaches it: logged as a security_warning at start-up.
+// the actor port trusts every peer that reaches it (LogSecurityMode says so).
 // FailedPrecondition naming the file when one is missing or unreadable.
 void AddTlsKeys(ConfigSchema& schema, const std::string& service);
+// Whether ZeroMQ CURVE / actor-link TLS are on: the key, unless `insecure = true`.
+bool CurveOn(const ServiceConfig& cfg);
+bool TlsOn(const ServiceConfig& cfg);
+// Logs `insecure_mode` (level warning) when anything is off; `has_curve`: the service has
+// ZeroMQ sockets (the healer has none).
+void LogSecurityMode(const ServiceConfig& cfg, const actors::EventLog& log, bool has_curve);
 Status ConfigureActorLinks(caf::actor_system_config& config, const ServiceConfig& cfg, const actors::EventLog& log,
                            bool* tls);
 

@@ -47,7 +47,7 @@ ConfigSchema Schema() {
             {"policy", "min_rows", int64_t{300}},
             {"policy", "window_rows", int64_t{500}},
             {"policy", "cooldown_ms", int64_t{10000}},
-            {"security", "curve", false},
+            {"security", "curve", true},
             {"security", "key_dir", std::string("keys")},
             {"security", "key_name", std::string("coordinator")},
             {"security", "bus_clients", std::string("keys/replicas")},
@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   const std::string id = cfg.String(c, "id");
   actors::EventLog log = services::MakeJsonLog("coordinator", id);
   auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "coordinator", what, code); };
+  services::LogSecurityMode(cfg, log, true);  // first: an insecure start is loud even if it fails
 
   actors::CoordinatorOptions opt;
   opt.id = id;
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
   opt.window_summaries = static_cast<int>(cfg.Int(c, "window_summaries"));
   // [security]: CURVE on the weight bus and the control endpoint (security_config.h).
   std::vector<std::string> operators;
-  if (cfg.Bool("security", "curve")) {
+  if (services::CurveOn(cfg)) {
     auto own = services::LoadOwnKeys(cfg, "security");
     if (!own.ok()) return fail(own.status().message(), 2);
     auto bus_clients = services::LoadAllowList(cfg, "security", "bus_clients");

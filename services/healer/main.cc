@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   opt.id = cfg.String(h, "id");
   actors::EventLog log = services::MakeJsonLog("healer", opt.id);
   auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "healer", what, code); };
+  services::LogSecurityMode(cfg, log, false);  // first: an insecure start is loud even if it fails
   opt.device = cfg.String(h, "device");
   auto cuda = actors::ResolveHealerDevice(opt.device);
   if (!cuda.ok()) return fail(cuda.status().message(), 2);

@@ -36,7 +36,7 @@ reflex::services::ConfigSchema Schema() {
             {r, "reconnect_ms", int64_t{1000}},
             {r, "metrics_address", std::string("127.0.0.1:9500")},
             {r, "probe_port", int64_t{9600}},
-            {"security", "curve", false},
+            {"security", "curve", true},
             {"security", "key_dir", std::string("keys")},
             {"security", "key_name", std::string("replica")},
             {"security", "coordinator_key", std::string("keys/coordinator.pub")},
@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   opt.id = cfg.String(r, "id");
   actors::EventLog log = services::MakeJsonLog("replica", opt.id);
   auto fail = [&](const std::string& what, int code) { return services::StartFailure(log, "replica", what, code); };
+  services::LogSecurityMode(cfg, log, true);  // first: an insecure start is loud even if it fails
   auto bundle = services::LoadSharedBundle(cfg, r);
   if (!bundle.ok()) return fail(bundle.status().message(), 1);
   opt.bundle = *bundle;
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
   opt.sample_rows = static_cast<int>(cfg.Int(r, "sample_rows"));
   opt.label_cache_rows = static_cast<int>(cfg.Int(r, "label_cache_rows"));
   // [security]: CURVE on the weight bus (client of the coordinator's key) and on scoring.
-  if (cfg.Bool("security", "curve")) {
+  if (services::CurveOn(cfg)) {
     auto own = services::LoadOwnKeys(cfg, "security");
     if (!own.ok()) return fail(own.status().message(), 2);
     auto coordinator_key = transport::ReadPublicKey(cfg.String("security", "coordinator_key"));

@@ -517,6 +517,67 @@ BOOST_AUTO_TEST_CASE(OperatorStateAndAnInterruptedHealSurviveARestart) {
   BOOST_TEST(status["pinned"].is_null());
 }
 
+// Issue 19: a healer that reconnects gets a proxy with the same actor address, so the late
+// down_msg of its old connection (arriving after the new join) used to clear the new handle, and
+// its heartbeats, ignored without a handle, never restored it: lost for good. A heartbeat now
+// restores the handle from its sender.
+BOOST_AUTO_TEST_CASE(AHealerWhoseOldConnectionsDownArrivesAfterItRejoinedIsBackAtItsNextHeartbeat) {
+  TempDir registry("reflex_coord_late_down");
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(registry.str()));
+  caf::actor healer = world.Keep(world.system.spawn([c](caf::event_based_actor* self) -> caf::behavior {
+    return {
+        [=](tick_atom) { self->send(c, beat_atom::value, std::string("late"), uint32_t{0}); },
+        [](heal_atom, const std::string&) -> caf::result<std::string> { return caf::delegated<std::string>(); },
+    };
+  }));
+  {
+    caf::scoped_actor self{world.system};
+    self->send(c, healer_atom::value, std::string("late"), std::string("cpu"), uint32_t{1}, healer);
+  }
+  auto alive = [&] {
+    const nlohmann::json healers = StatusOf(world, c)["healers"];
+    return healers.size() == 1u && healers[0]["alive"] == true;
+  };
+  BOOST_TEST_REQUIRE(Eventually(alive, 10s));
+  caf::anon_send(caf::actor_cast<caf::actor>(c), caf::down_msg{healer.address(), caf::exit_reason::remote_link_unreachable});
+  BOOST_TEST_REQUIRE(Eventually([&] { return !alive(); }, 10s));
+  const bool back = Eventually([&] {
+    caf::anon_send(healer, tick_atom::value);
+    return alive();
+  }, 10s);
+  BOOST_TEST(back, "the healer stayed lost: " << StatusOf(world, c)["healers"].dump());
+  BOOST_TEST(!EventsNamed(StatusOf(world, c), "healer_back").empty());
+}
+
+// A heal whose only healer's link goes down waits for a healer instead of being abandoned at
+// once (links flap, e.g. while another TLS peer dies), and goes to that healer when it rejoins.
+BOOST_AUTO_TEST_CASE(AHealWhoseHealersLinkDropsWaitsAndGoesToTheHealerWhenItRejoins) {
+  TempDir registry("reflex_coord_heal_waits");
+  ActorWorld world;
+  const coordinator_actor c = Spawn(world, Options(registry.str()));
+  caf::actor silent = world.Keep(world.system.spawn([]() -> caf::behavior {
+    return {[](heal_atom, const std::string&) -> caf::result<std::string> { return caf::delegated<std::string>(); }};
+  }));
+  auto join = [&] {
+    caf::scoped_actor self{world.system};
+    self->send(c, healer_atom::value, std::string("flaky"), std::string("cpu"), uint32_t{1}, silent);
+  };
+  join();
+  PrepareManualHeal(world, c, 300);
+  BOOST_TEST_REQUIRE(Eventually([&] { return StatusOf(world, c)["healers"].size() == 1u; }, 10s));
+  Body(Control(world, c, "heal"));
+  caf::anon_send(caf::actor_cast<caf::actor>(c), caf::down_msg{silent.address(), caf::exit_reason::remote_link_unreachable});
+  BOOST_TEST_REQUIRE(Eventually([&] { return !EventsNamed(StatusOf(world, c), "heal_waiting").empty(); }, 10s));
+  BOOST_TEST(StatusOf(world, c)["heal_in_flight"] == true);
+  BOOST_TEST(EventsNamed(StatusOf(world, c), "heal_abandoned").empty());
+  join();
+  BOOST_TEST(Eventually([&] { return EventsNamed(StatusOf(world, c), "heal_dispatched").size() == 2u; }, 10s));
+  const auto dispatched = EventsNamed(StatusOf(world, c), "heal_dispatched");
+  BOOST_TEST(dispatched.back()["healer"] == "flaky");
+  BOOST_TEST(dispatched.back()["attempt"] == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(AReplicaFencedAboveTheCoordinatorsEpochMakesItTakeAHigherOneAndIsReported) {
   TempDir registry("coordinator_control_fleet_epoch");
   ActorWorld world;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -275,6 +276,24 @@ BOOST_AUTO_TEST_CASE(ConcurrentRecordsAndLabelsLoseNoRows) {
   drained += acc.Drain("r", 0, 99).rows_scored;
   BOOST_TEST(drained == 2 * kPerThread * 8);
   BOOST_TEST(acc.totals().labels_joined == 2 * kPerThread);
+}
+
+// Issue 19: with the fleet's clip band set, a float32-max row enters the feature statistics
+// clamped (so the summary's mean stays finite and bounded), while the sample keeps it as scored.
+BOOST_AUTO_TEST_CASE(FeatureClipBoundsTheStatisticsButNotTheSample) {
+  DriftAccumulator acc(kCols, nullptr, 10, 0, 5);
+  FeatureClip clip;
+  clip.lo = {-1.0f, -1.0f, -1.0f};
+  clip.hi = {1.0f, 1.0f, 1.0f};
+  acc.SetFeatureClip(clip);
+  std::vector<float> rows = {0.5f, 0.0f, std::numeric_limits<float>::max(), 0.5f, 0.0f, 0.0f};
+  const std::vector<float> probs = {0.2f, 0.2f};
+  acc.Record(1, rows.data(), 2, probs.data(), 0);
+  const wire::DriftSummary s = acc.Drain("replica-1", 0, 0);
+  BOOST_TEST(s.features[2].mean == 0.5, tt::tolerance(1e-9));
+  BOOST_TEST(s.features[0].mean == 0.5, tt::tolerance(1e-9));
+  const bool kept_as_scored = std::find(s.sample_rows.begin(), s.sample_rows.end(), std::numeric_limits<float>::max()) != s.sample_rows.end();
+  BOOST_TEST(kept_as_scored);
 }
 
 }  // namespace

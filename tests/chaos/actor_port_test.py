@@ -48,10 +48,7 @@ class ActorPortUnderAttack(ChaosTest):
         subprocess.run([gen, os.path.join(self.run_dir, "keys", "tls"), "coordinator", "replica", "healer"],
                        check=True, timeout=60)
         subprocess.run([gen, os.path.join(self.run_dir, "rogue"), "healer"], check=True, timeout=60)
-        tls = ["security.tls=true", "security.tls_dir=keys/tls"]
-        for service in ("coordinator", "replica", "healer"):
-            c.extra[service] = list(tls)
-        return c
+        return c  # TLS is on by default; the harness made keys/tls
 
     def test_unauthenticated_peers_cost_little_and_a_foreign_certificate_never_joins(self):
         c = self.cluster

@@ -30,7 +30,7 @@ import msgpack
 import zmq
 
 from chaos_common import ARGS, ChaosTest, free_port, parse_args_and_run
-from reflex_client import ERROR_NAMES, decode_score_reply
+from reflex_client import ERROR_NAMES, decode_score_reply, load_curve
 
 
 def envelope(kind, body, version=1):
@@ -51,11 +51,24 @@ class BadInput(ChaosTest):
     REPLICAS = 2
     HEALERS = 0
 
+    def secure(self, s, endpoint):
+        """CURVE client options on `s` (the cluster runs secure): the operator pair for the control
+        endpoint, the scoring client pair for a replica."""
+        c = self.cluster
+        if not c.secure:
+            return
+        if endpoint == c.control:
+            server, public, secret = load_curve(os.path.join(c.keys, "coordinator.pub"), os.path.join(c.keys, "operator"))
+        else:
+            server, public, secret = c.client_curve
+        s.curve_serverkey, s.curve_publickey, s.curve_secretkey = (k.encode() for k in (server, public, secret))
+
     def exchange(self, endpoint, frame, timeout_s=5.0):
         """Sends one frame on a fresh DEALER; returns 'Code: message' or 'no reply'."""
         ctx = zmq.Context.instance()
         s = ctx.socket(zmq.DEALER)
         s.setsockopt(zmq.LINGER, 0)
+        self.secure(s, endpoint)
         s.connect(endpoint)
         try:
             s.send(frame)
@@ -80,6 +93,7 @@ class BadInput(ChaosTest):
         s.setsockopt(zmq.LINGER, 0)
         s.setsockopt(zmq.SNDHWM, 0)
         s.setsockopt(zmq.RCVHWM, 0)
+        self.secure(s, endpoint)
         s.connect(endpoint)
         row = [0.1] * (rows * 10)
         codes = {}
@@ -192,8 +206,9 @@ class BadInput(ChaosTest):
                   ("replica: unknown key replica.sumary_rows", "replica", ["replica.sumary_rows=5"], None, None),
                   ("replica: TOML syntax error", "replica", [], None, os.path.join(self.run_dir, "broken.toml")),
                   ("coordinator: policy lr = -1", "coordinator", ["policy.lr=-1"], None, None),
-                  ("coordinator: security.curve=true, no keys", "coordinator", ["security.curve=true"], None, None),
-                  ("replica: security.curve=true, no keys", "replica", ["security.curve=true"], None, None)]
+                  ("coordinator: curve on, no keys", "coordinator", ["security.key_dir=no-such-keys"], None, None),
+                  ("replica: curve on, no keys", "replica", ["security.key_dir=no-such-keys"], None, None),
+                  ("replica: tls on, no certificates", "replica", ["security.tls_dir=no-such-tls"], None, None)]
         for what, service, sets, model_dir, config in starts:
             if "TorchScript" in what and made.returncode != 0:
                 table.append((what, "not run: python3-torch could not write the file"))

@@ -5,8 +5,9 @@
                  events and readiness probes.
   Load           a thread that streams drifted rows to the replicas during a fault and counts
                  requests sent, failed, and the adapter versions that scored them.
-  ChaosTest      a unittest.TestCase base: a fresh bundle and cluster per test, everything
-                 stopped in tearDown, a result row recorded for reflex-chaos.
+  ChaosTest      a unittest.TestCase base: a fresh bundle and cluster per test (CURVE and TLS
+                 on, keys made by the harness, unless SECURE = False), everything stopped in
+                 tearDown, a result row recorded for reflex-chaos.
 
 Bounded everywhere: every wait has a timeout, the load thread has a maximum duration, every
 process is stopped (SIGTERM, then SIGKILL) in tearDown.
@@ -18,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -83,6 +85,48 @@ def http_status(port, path="/readyz", host="127.0.0.1", timeout=1.0):
         return None
 
 
+def _fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h ^= b
+        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def read_version_file(path):
+    """A registry version file (core/version_file.h) as a dict; raises ValueError when damaged."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"RFXV" or _fnv1a64(data[:-8]) != struct.unpack("<Q", data[-8:])[0]:
+        raise ValueError("%s: not an intact version file" % path)
+    o = 8
+    version, parent, epoch, width, hidden, checksum, count = struct.unpack_from("<QQQIIQQ", data, o)
+    o += struct.calcsize("<QQQIIQQ")
+    weights = list(struct.unpack_from("<%df" % count, data, o))
+    o += 4 * count
+    (n,) = struct.unpack_from("<I", data, o)
+    reason = data[o + 4:o + 4 + n].decode()
+    o += 4 + n
+    (created,) = struct.unpack_from("<q", data, o)
+    return {"version": version, "parent": parent, "epoch": epoch, "width": width, "hidden": hidden,
+            "weights": weights, "reason": reason, "created_unix_ms": created}
+
+
+def write_version_file(folder, rec):
+    """Writes rec (as read_version_file returns, no metrics) as <folder>/v<version>.rfx, sealed."""
+    header = struct.pack("<QQQII", rec["version"], rec["parent"], rec["epoch"], rec["width"], rec["hidden"])
+    packed = struct.pack("<%df" % len(rec["weights"]), *rec["weights"])
+    body = b"RFXV" + struct.pack("<I", 1) + header + struct.pack("<Q", _fnv1a64(header + packed))
+    body += struct.pack("<Q", len(rec["weights"])) + packed
+    reason = rec["reason"].encode()
+    body += struct.pack("<I", len(reason)) + reason + struct.pack("<q", rec["created_unix_ms"]) + struct.pack("<I", 0)
+    body += struct.pack("<Q", _fnv1a64(body))
+    path = os.path.join(folder, "v%020d.rfx" % rec["version"])
+    with open(path + ".tmp", "wb") as f:
+        f.write(body)
+    os.replace(path + ".tmp", path)
+
+
 class Load(threading.Thread):
     """Streams rows in batches until stop() or max_s, counting sent/failed requests.
 
@@ -93,7 +137,11 @@ class Load(threading.Thread):
 
     def __init__(self, endpoints, rows, batch=25, per_endpoint=False, max_s=300.0, pause_s=0.02,
                  curve=None, timeout_ms=5000):
+        """Every batch starts with the same canary row (rows[0]); `canary[version]` collects the
+        probabilities it got from each version, so ChaosTest can check which weights scored."""
         super().__init__(daemon=True)
+        self.canary_row = rows[0] if rows else None
+        self.canary = {}
         self.endpoints = list(endpoints)
         self.rows = rows
         self.batch = batch
@@ -123,12 +171,14 @@ class Load(threading.Thread):
             while not self._halt.is_set() and time.monotonic() < deadline:
                 endpoint, client = clients[k % len(clients)]
                 k += 1
-                chunk = self.rows[start:start + self.batch]
+                chunk = [self.canary_row] + self.rows[start:start + self.batch - 1]
                 start = (start + self.batch) % max(1, len(self.rows) - self.batch)
                 try:
                     result = client.score(chunk, timeout_ms=self.timeout_ms)
                     with self._lock:
                         self.sent += 1
+                        if result.probabilities:
+                            self.canary.setdefault(result.version, set()).add(round(result.probabilities[0], 5))
                         if result.version not in self.versions:
                             self.versions.append(result.version)
                         if endpoint is not None:
@@ -167,11 +217,14 @@ class ChaosCluster(Cluster):
         self.replica_overrides = {}    # replica index -> {"key": value} in [replica]
         self.replica_prefix = {}       # replica index -> argv prefix (ip netns exec NS)
         self.extra.setdefault("coordinator", [])  # extra --set for the coordinator (win: last)
-        self.ctl_extra = []            # extra reflexctl options (--curve-keys DIR)
+        self.ctl_extra = []            # extra reflexctl options
+        self.seed_versions = 0         # > 0: registry seeded with v1..vN of distinct weights (start)
+        self.weights_of = {0: 0}       # published version -> the seeded version whose weights it has
+        self._next_seed = 0
 
     def ctl(self, *args, timeout_ms=3000):
         argv = [os.path.join(self.bin, "reflexctl"), "--endpoint", self.control, "--timeout-ms",
-                str(timeout_ms), "--json"] + self.ctl_extra + list(args)
+                str(timeout_ms), "--json"] + self.ctl_args + self.ctl_extra + list(args)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_ms / 1000 + 10)
         body = None
         if p.returncode == 0 and p.stdout.strip():
@@ -191,6 +244,8 @@ class ChaosCluster(Cluster):
         sets += ["replica.%s=%s" % kv for kv in self.replica_overrides.get(i, {}).items()]
         argv = self.replica_prefix.get(i, []) + [os.path.join(self.bin, "reflex-replica"), "--config",
                                                  self._config("replica")]
+        if not self.secure:
+            sets = ["security.insecure=true"] + sets
         for s in sets:
             argv += ["--set", s]
         name = "replica-%d" % i
@@ -207,6 +262,32 @@ class ChaosCluster(Cluster):
                 "healer.heartbeat_ms=300", "healer.reconnect_ms=300", "healer.device=cpu"]
         sets += self.extra.get("healer", []) + list(extra or [])
         return self._start("healer-%d" % i, "healer", sets)
+
+    def start(self, timeout_s=60):
+        """As Cluster.start; with seed_versions = N, first lets the coordinator make its registry,
+        stops it, adds v1..vN whose weights differ from v0's (output offset b2 += 0.05 k) and starts
+        it again (one extra epoch), so new_version() can publish distinct weights each time."""
+        if self.seed_versions > 0:
+            self.start_coordinator()
+            self.wait(lambda: self.status() is not None, timeout_s, "the coordinator to make its registry")
+            self.procs.pop("coordinator").stop()
+            self.seed_registry(self.seed_versions)
+        super().start(timeout_s)
+
+    def seed_registry(self, n):
+        folder = os.path.join(self.run_dir, "registry")
+        v0 = read_version_file(os.path.join(folder, "v%020d.rfx" % 0))
+        with open(os.path.join(folder, "EPOCH")) as f:
+            epoch = int(f.read().strip())
+        width, hidden = v0["width"], v0["hidden"]
+        b2 = 2 * hidden * width + hidden
+        for k in range(1, n + 1):
+            weights = list(v0["weights"])
+            for j in range(b2, b2 + width):
+                weights[j] += 0.05 * k
+            write_version_file(folder, dict(v0, version=k, parent=0, epoch=epoch, weights=weights,
+                                            reason="chaos: distinct weights %d" % k,
+                                            created_unix_ms=int(time.time() * 1000)))
 
     def kill9(self, name):
         p = self.procs.pop(name)
@@ -273,11 +354,17 @@ class ChaosCluster(Cluster):
             time.sleep(0.5)
 
     def new_version(self):
-        """A new fleet version without a heal: `rollback 0` publishes v0's weights as the next
-        version number. Returns the new version."""
-        code, body, err = self.ctl("rollback", "0")
+        """A new fleet version without a heal: `rollback K` publishes seeded version K's weights
+        as the next version number, K = 1, 2, ... (cycling over seed_versions), so every new version
+        has weights of its own; without seeded versions, v0's weights. Returns the new version."""
+        k = 0
+        if self.seed_versions > 0:
+            k = 1 + self._next_seed % self.seed_versions
+            self._next_seed += 1
+        code, body, err = self.ctl("rollback", str(k))
         if code != 0:
-            raise AssertionError("reflexctl rollback 0 failed: %s" % err)
+            raise AssertionError("reflexctl rollback %d failed: %s" % (k, err))
+        self.weights_of[body["version"]] = k
         return body["version"]
 
 
@@ -291,6 +378,13 @@ class ChaosTest(unittest.TestCase):
 
     REPLICAS = 3
     HEALERS = 1
+    # Secure by default (CURVE and TLS, keys made by the harness). A test that must reach a
+    # socket in plain text (a bus relay, raw frames) sets SECURE = False: insecure mode, explicit.
+    SECURE = True
+    # > 0: the registry holds that many versions of distinct weights, and new_version() publishes
+    # them in turn (ChaosCluster.start); record() then checks that each version's canary score
+    # is its own. 0 keeps the registry as the coordinator makes it (tests counting versions).
+    DISTINCT_VERSIONS = 0
     POLICY = {"mode": "manual"}  # no automatic heal or rollback: the tests steer versions themselves
 
     def setUp(self):
@@ -300,11 +394,13 @@ class ChaosTest(unittest.TestCase):
         make_bundle(ARGS.bin, self.run_dir)
         self.drift_rows = read_rows(os.path.join(self.run_dir, "drift.csv"), limit=2000)
         self.cluster = self.make_cluster()
+        self.cluster.seed_versions = self.DISTINCT_VERSIONS
         self.cleanups_run = False
 
     def make_cluster(self):
         return ChaosCluster(ARGS.bin, ARGS.repo, self.run_dir, replicas=self.REPLICAS, healers=self.HEALERS,
-                            policy=dict(self.POLICY))
+                            policy=dict(self.POLICY), secure=self.SECURE)
+
 
     def tearDown(self):
         load = getattr(self, "load", None)
@@ -341,12 +437,34 @@ class ChaosTest(unittest.TestCase):
             self.assertIn(needle, text)
 
     def start_load(self, **kwargs):
+        kwargs.setdefault("curve", self.cluster.client_curve)
         self.load = Load(kwargs.pop("endpoints", self.cluster.scoring), self.drift_rows, **kwargs)
         self.load.start()
         return self.load
 
+    def check_weights_served(self, load):
+        """Every version scored the canary row the same way wherever it was served, and versions of
+        different weights (ChaosCluster.weights_of) scored it differently: a replica serving the
+        wrong weights under a version number is caught. Returns a note for the result row."""
+        weights_of = self.cluster.weights_of
+        by_weights = {}
+        for version, probs in load.canary.items():
+            self.assertLessEqual(max(probs) - min(probs), 2e-5,
+                                 "v%d scored the canary row differently: %s" % (version, sorted(probs)))
+            if version in weights_of:
+                by_weights.setdefault(weights_of[version], set()).add(round(min(probs), 4))
+        seen = sorted(by_weights.items())
+        for i, (k, probs) in enumerate(seen):
+            for k2, probs2 in seen[i + 1:]:
+                self.assertFalse(probs & probs2, "weights %d and %d gave the same canary score" % (k, k2))
+        return "%d versions, each scored by its own weights" % len(load.canary) if len(by_weights) > 1 else ""
+
     def record(self, fault, load, converge_s, note=""):
-        """Prints the result row and appends it to $REFLEX_CHAOS_RESULTS for reflex-chaos."""
+        """Prints the result row and appends it to $REFLEX_CHAOS_RESULTS for reflex-chaos, after
+        check_weights_served."""
+        checked = self.check_weights_served(load)
+        if checked:
+            note = "%s; %s" % (note, checked) if note else checked
         row = {"fault": fault, "sent": load.sent, "failed": load.failed, "versions": load.versions,
                "converge_s": None if converge_s is None else round(converge_s, 2), "note": note}
         print("CHAOS_RESULT %s" % json.dumps(row), file=sys.stderr)

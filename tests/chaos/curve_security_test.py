@@ -1,9 +1,9 @@
 """Security: CURVE on every ZeroMQ socket of a real cluster (issue 5, "Security").
 
-Keys come from `reflexctl keygen` into <run>/keys (the services' working folder, so the default
+Keys come from `reflexctl keygen` (the harness, plus an intruder pair here) into <run>/keys (the services' working folder, so the default
 [security] paths of configs/*.toml apply): coordinator, replica (shared by the replicas),
 operator, client, and an intruder pair that is in no allow-list. The coordinator and the
-replicas start with --set security.curve=true; the healer has no ZeroMQ socket.
+replicas run with curve on (the default); the healer has no ZeroMQ socket.
 Asserted, with a steady CURVE client load running throughout (zero failed requests):
   - keygen writes a 40-character Z85 public key and a 0600 secret key;
   - control: reflexctl with the operator key works; without keys, and with the intruder's
@@ -105,15 +105,12 @@ class Impostor(threading.Thread):
 class CurveEverywhere(ChaosTest):
     def setUp(self):
         super().setUp()
+        # The harness made coordinator, replica, operator and client pairs (reflexctl keygen) and
+        # the allow-list folders in <run>/keys: CURVE is on by default. Only the intruder is new.
         self.keys = os.path.join(self.run_dir, "keys")
-        for name in ("coordinator", "replica", "operator", "client", "intruder"):
-            keygen(self.keys, name)
-        for folder, name in (("replicas", "replica"), ("operators", "operator"), ("clients", "client")):
-            os.makedirs(os.path.join(self.keys, folder))
-            os.link(os.path.join(self.keys, name + ".pub"), os.path.join(self.keys, folder, name + ".pub"))
+        keygen(self.keys, "intruder")
         c = self.cluster
-        c.extra["coordinator"].append("security.curve=true")
-        c.extra.setdefault("replica", []).append("security.curve=true")
+        c.ctl_args = []  # ctl_as() chooses the keys of each call
         c.ctl_extra = ["--curve-keys", self.keys]
         self.client_curve = load_curve(os.path.join(self.keys, "replica.pub"), os.path.join(self.keys, "client"))
         self.intruder_curve = load_curve(os.path.join(self.keys, "replica.pub"), os.path.join(self.keys, "intruder"))

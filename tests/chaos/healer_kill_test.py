@@ -54,7 +54,10 @@ class KillHealerMidHeal(ChaosTest):
 
         versions = [v["version"] for v in c.ctl("history")[1]["versions"]]
         self.assertEqual(versions, [0, 1], "exactly one new version in the registry")
-        self.assertEqual(c.events("coordinator", "heal_dispatched")[2:], [], "no third attempt")
+        # A third attempt happens only when the survivor's link flapped meanwhile (the job waited
+        # for it: heal_waiting); it never goes back to the killed healer.
+        later = c.events("coordinator", "heal_dispatched")[1:]
+        self.assertTrue(all(d["healer"] != victim and d["job"] == first["job"] for d in later), later)
         self.assertEqual(load.failed, 0, "failed requests: %s" % load.errors)
         self.assertTrue(set(load.versions) <= {0, 1}, load.versions)
         self.assertGreater(load.sent, 50)

@@ -78,6 +78,7 @@ def netns_unavailable():
 
 
 class PartitionedReplica(ChaosTest):
+    DISTINCT_VERSIONS = 16  # every new_version() publishes weights of its own
     def setUp(self):
         why = netns_unavailable()
         if why:
@@ -93,8 +94,11 @@ class PartitionedReplica(ChaosTest):
             for r in self.drift_rows[:rows]:
                 f.write(",".join("%.6g" % v for v in r) + "\n")
         client = os.path.join(ARGS.repo, "tools", "python", "reflex_client.py")
+        keys = self.cluster.keys
+        curve = ["--curve-server-public", os.path.join(keys, "replica.pub"), "--curve-client",
+                 os.path.join(keys, "client")] if self.cluster.secure else []
         p = self.ns.exec("/usr/bin/python3", client, "score", "--endpoint", "tcp://127.0.0.1:%d" % self.ns_port,
-                         "--input", f.name, "--batch-size", "25", check=False)
+                         "--input", f.name, "--batch-size", "25", *curve, check=False)
         versions = {int(line.split(",")[3]) for line in p.stdout.splitlines()[1:] if line.count(",") == 3}
         return p.returncode, versions, p.stderr
 

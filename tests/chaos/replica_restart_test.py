@@ -24,6 +24,7 @@ from chaos_common import ChaosTest, ReflexClient, ReflexError, http_status, pars
 
 
 class KillAndRestartReplica(ChaosTest):
+    DISTINCT_VERSIONS = 16  # every new_version() publishes weights of its own
     def test_restarted_replica_is_not_ready_until_it_has_the_fleet_version(self):
         c = self.cluster
         c.start(timeout_s=90)
@@ -47,7 +48,7 @@ class KillAndRestartReplica(ChaosTest):
                 codes.add(http_status(port))
                 time.sleep(0.1)
             self.assertEqual(codes, {503}, "readyz while the replica has no version from the bus")
-            with ReflexClient([c.scoring[2]], attempt_timeout_ms=1000, max_attempts=1) as direct:
+            with ReflexClient([c.scoring[2]], attempt_timeout_ms=1000, max_attempts=1, curve=c.client_curve) as direct:
                 with self.assertRaises(ReflexError) as refused:
                     direct.score(self.drift_rows[:5], timeout_ms=1500)
             self.assertIn("NotReady", str(refused.exception))
@@ -59,7 +60,7 @@ class KillAndRestartReplica(ChaosTest):
             time.sleep(0.05)
         ready_s = time.monotonic() - t_resume
         self.assertEqual(http_status(c.replica_probe[3]), 200)
-        with ReflexClient([c.scoring[2]], attempt_timeout_ms=2000, max_attempts=2) as direct:
+        with ReflexClient([c.scoring[2]], attempt_timeout_ms=2000, max_attempts=2, curve=c.client_curve) as direct:
             self.assertEqual(direct.score(self.drift_rows[:5], timeout_ms=5000).version, v1)
         c.wait_converged(v1, 30, "replica-3 back in the fleet on v%d" % v1)
         total_s = time.monotonic() - t_restart

@@ -1,5 +1,12 @@
 """Starts and stops a Reflex cluster of real processes on 127.0.0.1 for tests (and chaos tests).
 
+Secure by default, like the shipped configs: the cluster makes its CURVE keys (reflexctl keygen:
+coordinator, replica, operator, client, with the allow-list folders) and TLS certificates
+(deploy/gen-tls.sh) in <run_dir>/keys, the services' working folder, so the default [security]
+paths apply; reflexctl talks to it with the operator key and clients use `client_curve`.
+Cluster(secure=False) runs with `security.insecure=true` (for tests that must reach a socket in
+plain text, e.g. a bus relay); each service then logs its insecure_mode warning.
+
 Every port is ephemeral (asked from the kernel, then handed to the service with --set), every
 wait is bounded in time, and stop() sends SIGTERM, then SIGKILL after a grace period, so a test
 never leaves a process behind. Logs go to files in the run folder; on failure, tail() shows them.
@@ -71,10 +78,26 @@ class Process:
             return ""
 
 
+def make_keys(bin_dir, repo, keys):
+    """CURVE keys and TLS certificates of a test cluster in `keys` (existing files are kept)."""
+    for name in ("coordinator", "replica", "operator", "client"):
+        if os.path.exists(os.path.join(keys, name + ".key")):
+            continue
+        subprocess.run([os.path.join(bin_dir, "reflexctl"), "keygen", "--out", keys, name],
+                       check=True, capture_output=True, timeout=30)
+    for folder, name in (("replicas", "replica"), ("operators", "operator"), ("clients", "client")):
+        os.makedirs(os.path.join(keys, folder), exist_ok=True)
+        target = os.path.join(keys, folder, name + ".pub")
+        if not os.path.exists(target):
+            os.link(os.path.join(keys, name + ".pub"), target)
+    subprocess.run([os.path.join(repo, "deploy", "gen-tls.sh"), os.path.join(keys, "tls"), "coordinator",
+                    "replica", "healer"], check=True, capture_output=True, timeout=60)
+
+
 class Cluster:
     """A coordinator, healers and replicas sharing one model bundle in `run_dir`."""
 
-    def __init__(self, bin_dir, repo, run_dir, replicas=3, healers=2, policy=None, extra=None):
+    def __init__(self, bin_dir, repo, run_dir, replicas=3, healers=2, policy=None, extra=None, secure=True):
         self.bin = bin_dir
         self.repo = repo
         self.run_dir = run_dir
@@ -89,12 +112,23 @@ class Cluster:
         self.weights_snapshot = "tcp://127.0.0.1:%d" % free_port()
         self.scoring = ["tcp://127.0.0.1:%d" % free_port() for _ in range(replicas)]
         self.replica_metrics = ["127.0.0.1:%d" % free_port() for _ in range(replicas)]
+        self.secure = secure
+        self.keys = os.path.join(run_dir, "keys")
+        self.ctl_args = []       # reflexctl options: --curve-keys DIR when secure
+        self.client_curve = None  # what ReflexClient(curve=...) needs to score here
+        if secure:
+            make_keys(bin_dir, repo, self.keys)
+            self.ctl_args = ["--curve-keys", self.keys]
+            from reflex_client import load_curve
+            self.client_curve = load_curve(os.path.join(self.keys, "replica.pub"), os.path.join(self.keys, "client"))
 
     def _config(self, service):
         return os.path.join(self.repo, "configs", service + ".toml")
 
     def _start(self, name, service, sets):
         argv = [os.path.join(self.bin, "reflex-" + service), "--config", self._config(service)]
+        if not self.secure:
+            sets = ["security.insecure=true"] + list(sets)
         for s in sets:
             argv += ["--set", s]
         self.procs[name] = Process(name, argv, self.run_dir, os.path.join(self.run_dir, name + ".log"))
@@ -148,7 +182,7 @@ class Cluster:
     # --- reflexctl ---
     def ctl(self, *args, timeout_ms=3000):
         argv = [os.path.join(self.bin, "reflexctl"), "--endpoint", self.control, "--timeout-ms",
-                str(timeout_ms), "--json"] + list(args)
+                str(timeout_ms), "--json"] + self.ctl_args + list(args)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_ms / 1000 + 10)
         body = None
         if p.returncode == 0 and p.stdout.strip():

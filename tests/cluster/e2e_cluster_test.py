@@ -112,7 +112,7 @@ class ClusterHealsDriftEndToEnd(unittest.TestCase):
         drift_rows, drift_labels = read_labeled_csv(os.path.join(self.run_dir, "drift.csv"))
         hold_rows, hold_labels = read_labeled_csv(os.path.join(self.run_dir, "holdout.csv"))
 
-        with ReflexClient(c.scoring, attempt_timeout_ms=1000, max_attempts=4) as client:
+        with ReflexClient(c.scoring, attempt_timeout_ms=1000, max_attempts=4, curve=c.client_curve) as client:
             batch = self.stream(client, clean_rows, clean_labels, 0)
             self.assertEqual(c.status()["current_version"], 0, "no heal may run on clean rows")
 

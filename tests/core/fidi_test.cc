@@ -1,7 +1,9 @@
 #define BOOST_TEST_MODULE core_fidi
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -186,4 +188,57 @@ BOOST_AUTO_TEST_CASE(CalibrateRejectsBadInput) {
   FidiConfig no_window;
   no_window.window = 0;
   BOOST_TEST(!FidiMonitor::Calibrate(rows.data(), 3, 2, {0}, no_window).ok());
+}
+
+// Issue 19: legal but extreme values (float32 max, 1e6) in a small share of the rows must not
+// move FIDI beyond what that share can support: each row moves a batch mean by at most
+// kFidiClipSd clean sds / rows.
+BOOST_AUTO_TEST_CASE(ASmallShareOfExtremeRowsCannotRaiseFidiPastItsShareOfTheClipBand) {
+  std::mt19937 rng(19);
+  FidiMonitor monitor = CleanMonitor(rng, {}, FidiConfig{10, 1.0, 3});
+  for (const float extreme : {std::numeric_limits<float>::max(), 1e6f, -1e6f}) {
+    monitor.Reset();
+    FidiReading reading;
+    for (int b = 0; b < 10; ++b) {
+      std::vector<float> rows = Rows(100, rng);
+      for (size_t r = 0; r < 5; ++r) rows[r * kDims + 2] = extreme;  // 5% of the rows, column 2
+      reading = monitor.Observe(rows.data(), 100);
+    }
+    BOOST_TEST(std::isfinite(reading.max_z));
+    BOOST_TEST(reading.max_z < 0.05 * reflex::kFidiClipSd + 0.1, "extreme " << extreme << ": z " << reading.max_z);
+    BOOST_TEST(!reading.drift);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ARealShiftStillReadsItsSizeAndAHugeOneReadsTheClipBand) {
+  std::mt19937 rng(20);
+  FidiMonitor monitor = CleanMonitor(rng, {}, FidiConfig{5, 1.0, 3});
+  FidiReading reading;
+  for (int b = 0; b < 5; ++b) {
+    std::vector<float> rows = Rows(400, rng, 1, 2.0);
+    reading = monitor.Observe(rows.data(), 400);
+  }
+  BOOST_TEST(reading.max_feature == 1u);
+  BOOST_TEST(reading.max_z == 2.0, boost::test_tools::tolerance(0.1));
+  monitor.Reset();
+  for (int b = 0; b < 5; ++b) {
+    std::vector<float> rows = Rows(400, rng, 3, 1000.0);  // a unit change
+    reading = monitor.Observe(rows.data(), 400);
+  }
+  BOOST_TEST(reading.drift);
+  BOOST_TEST(reading.max_z == reflex::kFidiClipSd, boost::test_tools::tolerance(0.01));
+}
+
+BOOST_AUTO_TEST_CASE(ClipBoundsBandTheMonitoredColumnsOnly) {
+  FidiCalibration calibration{{1}, {10.0}, {2.0}};
+  const reflex::FeatureClip clip = reflex::FidiClipBounds(calibration, 3);
+  BOOST_TEST(clip.lo[1] == 10.0f - 2.0f * static_cast<float>(reflex::kFidiClipSd));
+  BOOST_TEST(clip.hi[1] == 10.0f + 2.0f * static_cast<float>(reflex::kFidiClipSd));
+  BOOST_TEST(std::isinf(clip.lo[0]));
+  std::vector<float> out;
+  const std::vector<float> row = {1e30f, 1e30f, -1e30f};
+  clip.Apply(row.data(), 1, &out);
+  BOOST_TEST(out[0] == 1e30f);
+  BOOST_TEST(out[1] == clip.hi[1]);
+  BOOST_TEST(out[2] == -1e30f);
 }

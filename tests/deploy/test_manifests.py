@@ -273,22 +273,70 @@ class DeployFilesTest(unittest.TestCase):
                                for a in [d["spec"]["template"]["metadata"].get("annotations", {})]]
         self.assertTrue(all(a.get("prometheus.io/scrape") == "true" for a in replica_annotations))
 
-    def test_ClusterScriptBasePortsEqualTheConfigs(self):
+    def test_ClusterScriptHasNoFixedPortsAndSetsEveryPortOfEveryService(self):
         with open(os.path.join(REPO, "deploy", "local", "cluster.sh")) as f:
             text = f.read()
-        constants = {m.group(1): int(m.group(2)) for m in re.finditer(r"^readonly ([A-Z_]+)=(\d+)", text, re.M)}
-        c, r, h = (self.configs[s][s] for s in SERVICES)
-        expected = {
-            "COORDINATOR_CONTROL_PORT": port_of(c["control_endpoint"]),
-            "COORDINATOR_METRICS_PORT": port_of(c["metrics_address"]),
-            "COORDINATOR_PROBE_PORT": c["probe_port"],
-            "HEALER_METRICS_BASE": port_of(h["metrics_address"]),
-            "HEALER_PROBE_BASE": h["probe_port"],
-            "REPLICA_SCORING_BASE": port_of(r["scoring_endpoint"]),
-            "REPLICA_METRICS_BASE": port_of(r["metrics_address"]),
-            "REPLICA_PROBE_BASE": r["probe_port"],
-        }
-        self.assertEqual({k: constants.get(k) for k in expected}, expected)
+        self.assertIn("--base-port)", text, "cluster.sh must take --base-port N")
+        self.assertNotRegex(text, r"--set \"[a-z]+\.[a-z_]+=[^\"$]*\d{4,5}\"", "a fixed port in a --set")
+        pairs = set(SET_IN_TEXT.findall(text))
+        for service in SERVICES:
+            for key in PORT_KEYS[service].values():
+                with self.subTest(service=service, key=key):
+                    self.assertIn((service, key), pairs, f"cluster.sh must set {service}.{key} from the base port")
+        for service, key in (("healer", "coordinator_port"), ("replica", "coordinator_port"),
+                             ("replica", "weights_publish"), ("replica", "weights_snapshot")):
+            self.assertIn((service, key), pairs)
+
+    def test_ClusterScriptMakesKeysAndCertificates(self):
+        with open(os.path.join(REPO, "deploy", "local", "cluster.sh")) as f:
+            text = f.read()
+        self.assertIn("reflexctl\" keygen", text)
+        self.assertIn("gen-tls.sh", text)
+        self.assertIn("--curve-keys", text)
+
+    # --- secure by default ---------------------------------------------------------------------
+
+    def test_ConfigsAndConfigMapAreSecureByDefault(self):
+        documents = [(f"configs/{s}.toml", self.configs[s]) for s in SERVICES]
+        data = configmap()["data"]
+        documents += [(f"ConfigMap {s}.toml", tomllib.loads(data[f"{s}.toml"])) for s in SERVICES]
+        for name, config in documents:
+            with self.subTest(file=name):
+                security = config.get("security", {})
+                self.assertIs(security.get("tls"), True)
+                self.assertIs(security.get("insecure"), False)
+                if "curve" in security or not name.endswith("healer.toml"):
+                    self.assertIs(security.get("curve"), True)
+
+    def test_EveryWorkloadMountsItsKeysAndCertificatesReadableByItsUser(self):
+        for file, workload, service, container, document in workloads():
+            with self.subTest(file=file, workload=workload):
+                pod = document["spec"]["template"]["spec"]
+                mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+                self.assertIn("/var/lib/reflex/keys", mounts, "keys/ must be mounted (relative key_dir, tls_dir)")
+                volume = next(v for v in pod["volumes"] if v["name"] == mounts["/var/lib/reflex/keys"])
+                paths, modes = set(), [volume.get("projected", volume.get("secret", {})).get("defaultMode", 0o644)]
+                sources = volume["projected"]["sources"] if "projected" in volume else [{"secret": volume["secret"]}]
+                for source in sources:
+                    paths |= {item["path"] for item in source["secret"].get("items", [])}
+                security = self.configs[service]["security"]
+                name = security["tls_name"]
+                expected = {"tls/ca.pem", f"tls/{name}.pem", f"tls/{name}.key"}
+                if security.get("curve"):
+                    expected |= {security["key_name"] + ".key", security["key_name"] + ".pub"}
+                self.assertTrue(expected <= paths, f"missing {sorted(expected - paths)}")
+                context = pod.get("securityContext", {})
+                if any(m & 0o040 == 0 for m in modes) and context.get("runAsUser", 0) != 0:
+                    self.assertEqual(context.get("fsGroup"), context.get("runAsGroup"),
+                                     "a secret without group read needs fsGroup = the pod's group")
+
+    def test_UnitFilesMountTheKeysWhereTheConfigsLookForThem(self):
+        systemd = os.path.join(REPO, "deploy", "systemd")
+        for unit in sorted(n for n in os.listdir(systemd) if n.endswith(".service")):
+            with self.subTest(unit=unit):
+                with open(os.path.join(systemd, unit)) as f:
+                    settings = dict(re.findall(r"^(\w+)=(.*)$", f.read(), re.M))
+                self.assertRegex(settings.get("BindReadOnlyPaths", ""), r"^\S+:/var/lib/reflex/keys$")
 
     # --- --set keys ----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 #include <algorithm>
 
 #include "transport/http_probe_server.h"
@@ -209,4 +210,33 @@ BOOST_AUTO_TEST_CASE(PortInUseIsUnavailableNamingIt) {
   BOOST_REQUIRE(!second.ok());
   BOOST_TEST((second.status().code() == reflex::StatusCode::kUnavailable), second.status().ToString());
   BOOST_TEST(second.status().message().find(std::to_string(first->port())) != std::string::npos);
+}
+
+// Issue 19: 300 half-open connections (connected, silent) held open must not make probes fail:
+// at the bound the oldest held connection is evicted, so a new probe is always served.
+BOOST_AUTO_TEST_CASE(ProbesAreServedWhile300HalfOpenConnectionsAreHeld) {
+  auto readiness = std::make_shared<Readiness>();
+  readiness->Set(true, "");
+  auto server = StartServer(readiness);  // default bound (128) and idle timeout (5 s)
+  std::vector<int> idle;
+  for (int i = 0; i < 300; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    BOOST_REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(server->port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+      idle.push_back(fd);
+    } else {
+      ::close(fd);
+    }
+  }
+  BOOST_TEST(idle.size() == 300u);
+  std::this_thread::sleep_for(300ms);  // the server has seen every connect
+  int ok = 0;
+  for (int i = 0; i < 30; ++i) ok += StatusOf(Get(server->port(), "/readyz")) == 200 ? 1 : 0;
+  for (int fd : idle) ::close(fd);
+  BOOST_TEST(ok == 30);
+  BOOST_TEST(server->stats().dropped >= 300u - 128u);
 }
