@@ -409,8 +409,12 @@ print_endpoints() {
          " probes http://${HOST}:$(port_of replica probe "$i")/readyz"
   done
   echo "  reflexctl:   ${bin_dir}/reflexctl --endpoint tcp://${HOST}:$(port_of coordinator control) --curve-keys ${run_dir}/keys status"
-  echo "  streams:     ${run_dir}/clean.csv, ${run_dir}/drift.csv (score them with tools/python/reflex_client.py" \
-       "--curve-server-public ${run_dir}/keys/replica.pub --curve-client ${run_dir}/keys/client)"
+  local curve="--curve-server-public ${run_dir}/keys/replica.pub --curve-client ${run_dir}/keys/client"
+  if [[ -n "${bundle_dir}" ]]; then
+    echo "  model:       ${bundle_dir} (score your rows with tools/python/reflex_client.py ${curve})"
+  else
+    echo "  streams:     ${run_dir}/clean.csv, ${run_dir}/drift.csv (score them with tools/python/reflex_client.py ${curve})"
+  fi
 }
 
 cmd_down() {
