@@ -47,7 +47,7 @@ Result<ServingEngine::Scored> ServingEngine::Score(BatchView rows) const {
   const std::shared_ptr<const Snapshot> snapshot = Current();  // pinned for the whole call
   Scored scored;
   scored.version = snapshot->adapter.version;
-  scored.probs.resize(rows.rows);
+  scored.probs.resize(rows.rows * model_->outputs_per_row());  // K per row for a K-class model
   REFLEX_RETURN_IF_ERROR(model_->Score(*snapshot->compiled, rows, scored.probs.data()));
   return scored;
 }

@@ -47,7 +47,8 @@ class ServingEngine {
     AdapterVersion adapter;
     std::shared_ptr<const CompiledAdapter> compiled;
   };
-  // A scored batch: one probability per row, and the version that scored all of them.
+  // A scored batch: model().outputs_per_row() probabilities per row (one for a binary model, K
+  // row-major for a K-class model), and the version that scored all of them.
   struct Scored {
     std::vector<float> probs;
     uint64_t version = 0;

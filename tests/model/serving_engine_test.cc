@@ -409,3 +409,33 @@ BOOST_AUTO_TEST_CASE(NewerEpochSupersedesAHigherVersionNumberOfAnOlderEpoch) {
 }
 
 }  // namespace reflex
+
+namespace reflex {
+namespace {
+
+BOOST_AUTO_TEST_CASE(ScoresKClassModelsWithKProbabilitiesPerRow) {
+  constexpr uint32_t kClasses = 5;
+  auto model = HealableModel::CreateImageCnn(8, 8, kClasses, 3, 16);
+  BOOST_REQUIRE_MESSAGE(model.ok(), model.status().ToString());
+  auto engine = ServingEngine::Create(*model, (*model)->initial_adapter());
+  BOOST_REQUIRE_MESSAGE(engine.ok(), engine.status().ToString());
+  const size_t n = 7, cols = (*model)->input_dims();
+  std::vector<float> rows(n * cols);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<float>(i % 13) / 13.0f;
+  auto scored = (*engine)->Score({rows.data(), n, cols});
+  BOOST_REQUIRE_MESSAGE(scored.ok(), scored.status().ToString());
+  BOOST_REQUIRE_EQUAL(scored->probs.size(), n * kClasses);
+  auto direct = (*model)->Score((*model)->initial_adapter(), {rows.data(), n, cols});
+  BOOST_REQUIRE(direct.ok());
+  for (size_t i = 0; i < n; ++i) {
+    double sum = 0;
+    for (uint32_t k = 0; k < kClasses; ++k) {
+      BOOST_TEST(scored->probs[i * kClasses + k] == (*direct)[i * kClasses + k]);
+      sum += scored->probs[i * kClasses + k];
+    }
+    BOOST_TEST(std::fabs(sum - 1.0) < 1e-5);  // each row is one distribution over the K classes
+  }
+}
+
+}  // namespace
+}  // namespace reflex
