@@ -7,11 +7,12 @@
 #include <cstring>
 #include <vector>
 
-// The elementwise loops are compiled for several instruction sets and picked at load time
-// (GCC function multi-versioning), so one binary vectorises with AVX-512 or AVX2 where the
-// CPU has them and still runs on a plain x86-64.
+// The elementwise loops are compiled for several instruction sets and picked at load time by
+// CPU feature (GCC function multi-versioning), so one binary vectorises with AVX-512 or AVX2
+// where the CPU has them and still runs on a plain x86-64. Feature clones, not "arch=" ones: an
+// "arch=" clone matches only that CPU model, and an AMD EPYC then ran the scalar loop.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define REFLEX_VECTOR_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define REFLEX_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define REFLEX_VECTOR_CLONES
 #endif
@@ -22,7 +23,7 @@ namespace {
 // exp(x) for x in [-87, 87]: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2, and a
 // degree-6 polynomial for e^r (about 1 ulp), scaled by 2^n through the exponent bits. Branch
 // free, so loops over it vectorise.
-inline float ExpBounded(float x) {
+__attribute__((always_inline)) inline float ExpBounded(float x) {
   x = std::min(87.0f, std::max(-87.0f, x));
   const float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   const float n = (x * 1.44269504088896341f + kRound) - kRound;
