@@ -25,13 +25,14 @@
 //     decodes and validates requests, sheds load, pushes work into a bounded queue, and sends
 //     every reply. Workers hand replies back through a mutex-protected outbox and an eventfd the
 //     I/O thread polls next to the ROUTER, so no socket is ever touched by two threads.
-//   - a lone small request is scored on the I/O thread itself (inline): when it has at most
-//     inline_max_rows rows, the queue is empty, no worker is scoring and no further frame is
-//     waiting in the socket, the I/O thread scores it, shows it to scored_sink and sends the
-//     reply in the same turn, with no hand-off to a worker and back (two thread wake-ups saved;
-//     they were most of a 1-row request's latency and its tail). The Scorer and scored_sink
-//     then run on the I/O thread: both must be quick and must not block (a blocked call stalls
-//     receiving and sending). inline_max_rows = 0 hands every request to a worker.
+//   - opt-in (inline_max_rows > 0; off by default): a lone small request is scored on the I/O
+//     thread itself: when it has at most inline_max_rows rows, the queue is empty, no worker is
+//     scoring and no further frame is waiting in the socket, the I/O thread scores it, shows it
+//     to scored_sink and sends the reply in the same turn, with no hand-off to a worker and back.
+//     The Scorer and scored_sink then run on the I/O thread: both must be quick and must not
+//     block (a blocked call stalls receiving and sending). Off by default because, measured with
+//     a replica's drift sink under open-loop load, it cut the 1-row saturation rate about 10x
+//     (reflex-bench --suite serve): not yet understood.
 //   - `workers` worker threads pop work. With batching on, one worker at a time collects a
 //     batch: it takes the first queued request, then keeps taking requests until the batch has
 //     max_batch_rows rows or max_wait has passed since the first one, scores the whole batch
@@ -84,8 +85,9 @@ struct ScoringServerOptions {
   std::chrono::microseconds max_wait{200};      // how long a batch waits for company
   bool wait_when_idle = false;                  // wait for company even when no other worker
                                                 // is scoring (adds up to max_wait of latency)
-  size_t inline_max_rows = 16;                  // a lone request of at most this many rows is
-                                                // scored on the I/O thread (see above); 0: never.
+  size_t inline_max_rows = 0;                   // a lone request of at most this many rows is
+                                                // scored on the I/O thread (see above); 0: never
+                                                // (the default: every request goes to a worker).
                                                 // Not used with wait_when_idle or batching off.
   size_t max_queue_requests = 1024;             // queued requests before shedding
   size_t max_queue_rows = 65536;                // queued rows before shedding

@@ -310,7 +310,7 @@ BOOST_AUTO_TEST_CASE(QueueIsAlsoBoundedByRows) {
   ScoringServerOptions options;
   options.workers = 1;
   options.max_queue_rows = 10;
-  options.inline_max_rows = 0;  // the gated scorer must hold a worker, not the I/O thread
+  options.inline_max_rows = 0;  // (the default) the gated scorer must hold a worker, not the I/O thread
   auto server = StartServer(scorer, options);
   zmq::context_t context;
   RawPeer peer(context, server->endpoint());
@@ -482,9 +482,10 @@ BOOST_AUTO_TEST_CASE(LoneSmallRequestsAreScoredOnTheIoThreadAndLargerOnesByWorke
     BOOST_TEST(stats.rows_scored == 5 * rows_per_request);
     return stats.inline_requests;
   };
-  BOOST_TEST(count_inline(16, 1) == 5u);   // default: no hand-off for a lone 1-row request
+  BOOST_TEST(count_inline(16, 1) == 5u);   // no hand-off for a lone 1-row request
   BOOST_TEST(count_inline(16, 17) == 0u);  // more rows than inline_max_rows: a worker scores
-  BOOST_TEST(count_inline(0, 1) == 0u);    // 0: every request goes to a worker
+  BOOST_TEST(count_inline(0, 1) == 0u);    // 0 (the default): every request goes to a worker
+  BOOST_TEST(ScoringServerOptions{}.inline_max_rows == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(StartRefusesBadOptions) {
