@@ -98,11 +98,13 @@ std::future<Result<HealOutcome>> ServingEngine::HealAsync(std::shared_ptr<const 
 
   auto worker = std::make_unique<HealThread>();
   HealThread* self = worker.get();
-  auto run = [this, self, promise, calibration = std::move(calibration), job = std::move(job)]() {
+  const int core = heal_core_.load(std::memory_order_relaxed);
+  auto run = [this, self, core, promise, calibration = std::move(calibration), job = std::move(job)]() {
     Result<HealOutcome> result = Status::Internal("heal: did not run");
     // Scoring shares this machine: a heal takes only the CPU that scoring leaves idle
     // (best effort: a refusal leaves the heal at normal priority).
     (void)LowerThisThreadPriority();
+    if (core >= 0) (void)PinThisThreadToCore(core);  // best effort, as the priority
     try {
       result = Heal(*model_, *calibration, job);
       if (result.ok() && result->candidate.has_value()) {

@@ -439,3 +439,36 @@ BOOST_AUTO_TEST_CASE(ScoresKClassModelsWithKProbabilitiesPerRow) {
 
 }  // namespace
 }  // namespace reflex
+
+#include <sched.h>
+
+namespace reflex {
+namespace {
+
+BOOST_AUTO_TEST_CASE(HealsRunPinnedToTheHealCoreOnceOneIsSet) {
+  auto engine = NewEngine();
+  engine->SetHealCore(0);  // core 0 exists on every machine
+  Data drifted = Shifted(200, 3);
+  HealJob job = PermissiveJob(drifted);
+  job.policy.steps = 2;
+  std::atomic<int> cores_allowed{-1};
+  std::atomic<bool> on_core_zero{false};
+  job.on_step = [&](int) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+      cores_allowed = CPU_COUNT(&set);
+      on_core_zero = CPU_ISSET(0, &set);
+    }
+  };
+  cpu_set_t before, after;  // the caller's thread is not pinned by it
+  BOOST_REQUIRE(sched_getaffinity(0, sizeof before, &before) == 0);
+  auto outcome = engine->HealAsync(Trained().calibration, job).get();
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  BOOST_TEST(cores_allowed.load() == 1);
+  BOOST_TEST(on_core_zero.load());
+  BOOST_REQUIRE(sched_getaffinity(0, sizeof after, &after) == 0);
+  BOOST_TEST(CPU_EQUAL(&before, &after));
+}
+
+}  // namespace
+}  // namespace reflex
