@@ -1,6 +1,7 @@
 #include "model/compute_threads.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,6 +33,17 @@ Status LowerThisThreadPriority(int nice_value) {
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
   if (setpriority(PRIO_PROCESS, tid, nice_value) != 0) {
     return Status::IoError("setpriority(thread " + std::to_string(tid) + "): " + std::strerror(errno));
+  }
+  return Status();
+}
+
+Status PinThisThreadToCore(int cpu) {
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return Status::InvalidArgument("core must be 0.." + std::to_string(CPU_SETSIZE - 1) + ", not " + std::to_string(cpu));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    return Status::IoError("sched_setaffinity(core " + std::to_string(cpu) + "): " + std::strerror(errno));
   }
   return Status();
 }

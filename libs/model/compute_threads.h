@@ -29,4 +29,9 @@ int ComputeThreads();
 // InvalidArgument out of range; IoError with errno's text when the kernel refuses.
 Status LowerThisThreadPriority(int nice_value = 19);
 
+// Pins the calling thread (only it, and threads it starts afterwards, which inherit the mask) to
+// core `cpu`, as taskset would: keeps a heal off the cores that serve. InvalidArgument for a
+// negative core; IoError with errno's text when the kernel refuses (no such core, not allowed).
+Status PinThisThreadToCore(int cpu);
+
 }  // namespace reflex

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/checksum.h"
+#include "model/fused_forward.h"
 #include "model/model_parts.h"
 
 namespace reflex {
@@ -283,7 +284,87 @@ Result<std::shared_ptr<const CompiledAdapter>> HealableModel::Compile(const Adap
   }
 }
 
+namespace {
+
+// Large batches go through in blocks: a block's activations (block x width floats per layer)
+// stay in the core's L2 cache. One 4096-row pass spilled them and ran at a third of the rate of
+// 256-row blocks (reflex-bench --suite forward).
+constexpr size_t kBlockRows = 256;
+
+bool Fusable(const torch::Tensor& t) {
+  return t.defined() && t.scalar_type() == torch::kFloat32 && t.device().is_cpu() && t.is_contiguous();
+}
+
+bool DenseOf(const torch::nn::LinearImpl& l, fused::Dense* d) {
+  if (!Fusable(l.weight) || !Fusable(l.bias)) return false;
+  *d = {l.weight.data_ptr<float>(), l.bias.data_ptr<float>(), static_cast<size_t>(l.weight.size(0)),
+        static_cast<size_t>(l.weight.size(1))};
+  return true;
+}
+
+// The adapter and the built-in head as a fused network over embedded rows (no backbone layers);
+// false when the head is not built in (TorchScript) or a tensor is not plain CPU float32.
+bool FusedHead(const HealableModel::Parts& parts, const CompiledAdapter& adapter, fused::Network* net) {
+  if (parts.torchscript || parts.mlp_head.is_empty()) return false;
+  const AdapterTensors& t = adapter.tensors();
+  for (const torch::Tensor* p : {&t.w1, &t.b1, &t.w2, &t.b2, &t.scale}) {
+    if (!Fusable(*p)) return false;
+  }
+  net->backbone_layers = 0;
+  net->adapter.inner = {t.w1.data_ptr<float>(), t.b1.data_ptr<float>(), static_cast<size_t>(t.w1.size(0)),
+                        static_cast<size_t>(t.w1.size(1))};
+  net->adapter.w2 = t.w2.data_ptr<float>();
+  net->adapter.b2 = t.b2.data_ptr<float>();
+  net->adapter.scale = *t.scale.data_ptr<float>();
+  net->softmax = parts.multiclass();
+  return DenseOf(*parts.mlp_head, &net->head);
+}
+
+// FusedHead plus the built-in MLP backbone (Linear ReLU Linear ReLU); false for other backbones.
+bool FusedMlp(const HealableModel::Parts& parts, const CompiledAdapter& adapter, fused::Network* net) {
+  if (parts.spec.source != "builtin-mlp" || parts.mlp_backbone.is_empty() || parts.mlp_backbone->size() != 4) {
+    return false;
+  }
+  if (!FusedHead(parts, adapter, net)) return false;
+  auto first = parts.mlp_backbone->ptr(0)->as<torch::nn::LinearImpl>();
+  auto second = parts.mlp_backbone->ptr(2)->as<torch::nn::LinearImpl>();
+  if (first == nullptr || second == nullptr) return false;
+  net->backbone_layers = 2;
+  return DenseOf(*first, &net->backbone[0]) && DenseOf(*second, &net->backbone[1]);
+}
+
+}  // namespace
+
 Status HealableModel::Score(const CompiledAdapter& adapter, BatchView rows, float* probs) const {
+  if (rows.cols != input_dims()) {
+    return Status::InvalidArgument("score: rows have " + std::to_string(rows.cols) + " features, the model takes " +
+                                   std::to_string(input_dims()));
+  }
+  if (rows.rows == 0) return Status();
+  const size_t per_row = outputs_per_row();
+  fused::Network net;
+  if (FusedMlp(*parts_, adapter, &net)) {  // every part built in: no LibTorch on this path
+    for (size_t first = 0; first < rows.rows; first += kBlockRows) {
+      const size_t n = std::min(kBlockRows, rows.rows - first);
+      fused::Forward(net, rows.data + first * rows.cols, n, probs + first * per_row);
+    }
+    return Status();
+  }
+  if (!FusedHead(*parts_, adapter, &net)) return ScoreReference(adapter, rows, probs);
+  try {  // a LibTorch backbone (the built-in CNN), then the fused adapter and head
+    torch::InferenceMode guard;
+    for (size_t first = 0; first < rows.rows; first += kBlockRows) {
+      const BatchView block{rows.data + first * rows.cols, std::min(kBlockRows, rows.rows - first), rows.cols};
+      torch::Tensor h = parts_->Backbone(BatchTensor(block)).contiguous();
+      fused::Forward(net, h.data_ptr<float>(), block.rows, probs + first * per_row);
+    }
+    return Status();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("score: LibTorch failed: ") + std::string(e.what()).substr(0, 300));
+  }
+}
+
+Status HealableModel::ScoreReference(const CompiledAdapter& adapter, BatchView rows, float* probs) const {
   if (rows.cols != input_dims()) {
     return Status::InvalidArgument("score: rows have " + std::to_string(rows.cols) + " features, the model takes " +
                                    std::to_string(input_dims()));
@@ -291,10 +372,6 @@ Status HealableModel::Score(const CompiledAdapter& adapter, BatchView rows, floa
   if (rows.rows == 0) return Status();
   try {
     torch::InferenceMode guard;
-    // Large batches go through in blocks: a block's activations (block x width floats per
-    // layer) stay in the core's L2 cache. One 4096-row pass spilled them and ran at a third of
-    // the rate of 256-row blocks (reflex-bench --suite forward).
-    constexpr size_t kBlockRows = 256;
     const size_t per_row = outputs_per_row();
     for (size_t first = 0; first < rows.rows; first += kBlockRows) {
       const BatchView block{rows.data + first * rows.cols, std::min(kBlockRows, rows.rows - first), rows.cols};
@@ -329,6 +406,15 @@ Status HealableModel::ScoreEmbedded(const CompiledAdapter& adapter, BatchView hi
                                    " values, the adapter takes " + std::to_string(adapter_dims().width));
   }
   if (hidden.rows == 0) return Status();
+  fused::Network net;
+  if (FusedHead(*parts_, adapter, &net)) {
+    const size_t per_row = outputs_per_row();
+    for (size_t first = 0; first < hidden.rows; first += kBlockRows) {
+      const size_t n = std::min(kBlockRows, hidden.rows - first);
+      fused::Forward(net, hidden.data + first * hidden.cols, n, probs + first * per_row);
+    }
+    return Status();
+  }
   try {
     torch::InferenceMode guard;
     torch::Tensor p = parts_->Probabilities(AdapterForward(adapter.tensors(), BatchTensor(hidden))).contiguous();

@@ -86,7 +86,12 @@ class HealableModel {
   // Fails (InvalidArgument) when dims do not match or Verify() fails.
   Result<std::shared_ptr<const CompiledAdapter>> Compile(const AdapterVersion& adapter) const;
   // Writes rows.rows * outputs_per_row() probabilities to probs. rows.cols must equal input_dims().
+  // Built-in parts (MLP backbone, adapter, built-in head) run the fused CBLAS forward
+  // (model/fused_forward.h), allocating nothing per call; TorchScript parts run LibTorch.
   Status Score(const CompiledAdapter& adapter, BatchView rows, float* probs) const;
+  // Score() with LibTorch for every part: the reference the fused forward is checked against
+  // (tests/model, reflex-bench --suite forward). Same contract as Score().
+  Status ScoreReference(const CompiledAdapter& adapter, BatchView rows, float* probs) const;
   // The frozen backbone's output (the adapter's input): rows.rows x adapter_dims().width floats.
   // Lets a caller that scores one batch with several adapters run the backbone once.
   Status Embed(BatchView rows, float* hidden) const;

@@ -47,7 +47,7 @@ Result<ServingEngine::Scored> ServingEngine::Score(BatchView rows) const {
   const std::shared_ptr<const Snapshot> snapshot = Current();  // pinned for the whole call
   Scored scored;
   scored.version = snapshot->adapter.version;
-  scored.probs.resize(rows.rows);
+  scored.probs.resize(rows.rows * model_->outputs_per_row());  // K per row for a K-class model
   REFLEX_RETURN_IF_ERROR(model_->Score(*snapshot->compiled, rows, scored.probs.data()));
   return scored;
 }
@@ -98,11 +98,13 @@ std::future<Result<HealOutcome>> ServingEngine::HealAsync(std::shared_ptr<const 
 
   auto worker = std::make_unique<HealThread>();
   HealThread* self = worker.get();
-  auto run = [this, self, promise, calibration = std::move(calibration), job = std::move(job)]() {
+  const int core = heal_core_.load(std::memory_order_relaxed);
+  auto run = [this, self, core, promise, calibration = std::move(calibration), job = std::move(job)]() {
     Result<HealOutcome> result = Status::Internal("heal: did not run");
     // Scoring shares this machine: a heal takes only the CPU that scoring leaves idle
     // (best effort: a refusal leaves the heal at normal priority).
     (void)LowerThisThreadPriority();
+    if (core >= 0) (void)PinThisThreadToCore(core);  // best effort, as the priority
     try {
       result = Heal(*model_, *calibration, job);
       if (result.ok() && result->candidate.has_value()) {

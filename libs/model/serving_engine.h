@@ -10,7 +10,8 @@
 //   - a snapshot handed out by Current() stays valid (pinned) for as long as the caller holds it,
 //     even after newer versions are published.
 // A heal (HealAsync) runs on its own std::thread, at the lowest CPU priority (nice 19,
-// model/compute_threads.h) so that scoring on the same cores comes first, on a copy of the current
+// model/compute_threads.h) so that scoring on the same cores comes first, and, after
+// SetHealCore(c), pinned to core c (keep c off the serving cores), on a copy of the current
 // adapter: it never touches the serving snapshot, and on acceptance it publishes the candidate
 // like any other version. Versions only move forward: Publish refuses a version whose (epoch, version) is not
 // greater than the current one's.
@@ -25,6 +26,7 @@
 // probabilities in [0, 1]; versions are the adapter's version numbers.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -47,7 +49,8 @@ class ServingEngine {
     AdapterVersion adapter;
     std::shared_ptr<const CompiledAdapter> compiled;
   };
-  // A scored batch: one probability per row, and the version that scored all of them.
+  // A scored batch: model().outputs_per_row() probabilities per row (one for a binary model, K
+  // row-major for a K-class model), and the version that scored all of them.
   struct Scored {
     std::vector<float> probs;
     uint64_t version = 0;
@@ -86,6 +89,11 @@ class ServingEngine {
   // calibration.
   std::future<Result<HealOutcome>> HealAsync(std::shared_ptr<const HealCalibration> calibration, HealJob job);
 
+  // Heals started after this call pin their thread to `core` (>= 0), or stay unpinned (-1, the
+  // default). A core the kernel refuses leaves the heal unpinned (best effort, like the nice
+  // value). Costs of each option: reflex-bench --suite serve-while-healing (heal_priority).
+  void SetHealCore(int core) { heal_core_.store(core, std::memory_order_relaxed); }
+
  private:
   struct HealThread;
 
@@ -97,6 +105,7 @@ class ServingEngine {
   std::mutex publish_mutex_;                 // serialises the compare-and-swap in Publish
   std::mutex heals_mutex_;                   // guards heals_
   std::vector<std::unique_ptr<HealThread>> heals_;
+  std::atomic<int> heal_core_{-1};
 };
 
 }  // namespace reflex

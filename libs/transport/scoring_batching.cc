@@ -60,6 +60,22 @@ bool ScoringServer::CollectBatch(std::vector<WorkItem>* batch) {
   return true;
 }
 
+bool ScoringServer::CanScoreInline(size_t n_rows) const {
+  return options_.batching && !options_.wait_when_idle && n_rows <= options_.inline_max_rows && !socket_has_more_ &&
+         queue_.empty() && scoring_workers_.load() == 0;
+}
+
+// The I/O thread scores a lone small request itself: no queue, no worker wake-up, no hand-back
+// through the outbox's eventfd (the reply leaves at the end of this I/O turn).
+void ScoringServer::ScoreInline(WorkItem item) {
+  inline_requests_++;
+  std::vector<WorkItem> batch;
+  batch.push_back(std::move(item));
+  scoring_workers_++;  // a collector waiting for company sees the scorer busy
+  ScoreBatch(&batch);
+  if (--scoring_workers_ == 0 && !options_.wait_when_idle) queue_cv_.notify_all();
+}
+
 // Scores a batch with one Scorer call and answers each request with exactly its rows.
 void ScoringServer::ScoreBatch(std::vector<WorkItem>* batch) {
   const int64_t now = NowUnixUs();

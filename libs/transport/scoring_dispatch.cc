@@ -273,12 +273,15 @@ void ScoringServer::HandleScore(std::vector<std::string> envelope, wire::ScoreRe
   }
   const uint64_t id = request->request_id;
   const size_t n_rows = request->n_rows();
-  bool accepted = false;
+  bool accepted = false, score_inline = false;
   std::string why;
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (closed_) {
       why = "server is stopping";
+    } else if (CanScoreInline(n_rows)) {
+      in_flight_++;  // answered like a queued request (ReplyFromQueue), so Stop() waits for it
+      score_inline = true;
     } else if (queue_.size() >= options_.max_queue_requests) {
       why = "queue full: " + std::to_string(queue_.size()) + " requests waiting";
     } else if (queued_rows_ + n_rows > options_.max_queue_rows && !queue_.empty()) {
@@ -289,6 +292,10 @@ void ScoringServer::HandleScore(std::vector<std::string> envelope, wire::ScoreRe
       queue_.push_back(WorkItem{std::move(envelope), std::move(*request), protocol_version});
       accepted = true;
     }
+  }
+  if (score_inline) {
+    ScoreInline(WorkItem{std::move(envelope), std::move(*request), protocol_version});
+    return;
   }
   if (accepted) {
     queue_cv_.notify_one();

@@ -144,6 +144,7 @@ ScoringServerStats ScoringServer::stats() const {
   s.batches = batches_.load();
   s.batched_requests = batched_requests_.load();
   s.max_batch_requests = max_batch_requests_.load();
+  s.inline_requests = inline_requests_.load();
   s.shed = shed_.load();
   s.replies = replies_.load();
   for (size_t i = 1; i < errors_.size(); ++i) {
@@ -180,7 +181,8 @@ void ScoringServer::SendMessage(std::vector<std::string> envelope, const wire::M
     std::lock_guard<std::mutex> lock(outbox_mu_);
     outbox_.push_back(std::move(out));
   }
-  Wake();
+  // The I/O thread sends its outbox at the end of every turn: only other threads must wake it.
+  if (std::this_thread::get_id() != io_thread_id_.load(std::memory_order_relaxed)) Wake();
 }
 
 void ScoringServer::SendOutbox() {
@@ -210,6 +212,7 @@ void ScoringServer::SendOutbox() {
 // ---- I/O thread -----------------------------------------------------------------------------
 
 void ScoringServer::IoLoop() {
+  io_thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   zmq::pollitem_t items[2] = {
       {router_->handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, wake_fd_, ZMQ_POLLIN, 0},
@@ -244,6 +247,7 @@ void ScoringServer::IoLoop() {
         try {
           auto got = zmq::recv_multipart(*router_, std::back_inserter(parts), zmq::recv_flags::dontwait);
           if (!got) break;
+          socket_has_more_ = (router_->get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
         } catch (const zmq::error_t& e) {
           std::cerr << "ScoringServer " << bound_endpoint_ << ": receive failed: " << e.what() << "\n";
           break;

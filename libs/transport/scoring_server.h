@@ -25,6 +25,14 @@
 //     decodes and validates requests, sheds load, pushes work into a bounded queue, and sends
 //     every reply. Workers hand replies back through a mutex-protected outbox and an eventfd the
 //     I/O thread polls next to the ROUTER, so no socket is ever touched by two threads.
+//   - opt-in (inline_max_rows > 0; off by default): a lone small request is scored on the I/O
+//     thread itself: when it has at most inline_max_rows rows, the queue is empty, no worker is
+//     scoring and no further frame is waiting in the socket, the I/O thread scores it, shows it
+//     to scored_sink and sends the reply in the same turn, with no hand-off to a worker and back.
+//     The Scorer and scored_sink then run on the I/O thread: both must be quick and must not
+//     block (a blocked call stalls receiving and sending). Off by default because, measured with
+//     a replica's drift sink under open-loop load, it cut the 1-row saturation rate about 10x
+//     (reflex-bench --suite serve): not yet understood.
 //   - `workers` worker threads pop work. With batching on, one worker at a time collects a
 //     batch: it takes the first queued request, then keeps taking requests until the batch has
 //     max_batch_rows rows or max_wait has passed since the first one, scores the whole batch
@@ -77,6 +85,10 @@ struct ScoringServerOptions {
   std::chrono::microseconds max_wait{200};      // how long a batch waits for company
   bool wait_when_idle = false;                  // wait for company even when no other worker
                                                 // is scoring (adds up to max_wait of latency)
+  size_t inline_max_rows = 0;                   // a lone request of at most this many rows is
+                                                // scored on the I/O thread (see above); 0: never
+                                                // (the default: every request goes to a worker).
+                                                // Not used with wait_when_idle or batching off.
   size_t max_queue_requests = 1024;             // queued requests before shedding
   size_t max_queue_rows = 65536;                // queued rows before shedding
   wire::Limits limits;                          // decode limits; expected_cols is set from the
@@ -107,6 +119,7 @@ struct ScoringServerStats {
   uint64_t batched_requests = 0; // requests scored in those calls (batched_requests/batches:
                                  // mean requests per batch)
   uint64_t max_batch_requests = 0;  // most requests coalesced into one call
+  uint64_t inline_requests = 0;  // requests scored on the I/O thread (counted in batches too)
   uint64_t shed = 0;             // requests answered kOverloaded
   uint64_t replies = 0;          // replies sent
   std::map<wire::ErrorCode, uint64_t> errors;  // error replies by code (kOk not counted)
@@ -156,6 +169,8 @@ class ScoringServer {
   void WorkerLoop();
   bool CollectBatch(std::vector<WorkItem>* batch);
   void ScoreBatch(std::vector<WorkItem>* batch);
+  bool CanScoreInline(size_t n_rows) const;  // requires queue_mu_
+  void ScoreInline(WorkItem item);           // I/O thread
   // Request dispatch (scoring_dispatch.cc), on the I/O thread.
   void HandleFrame(std::vector<zmq::message_t>* parts);  // [envelope..., payload]
   void HandleLabel(std::vector<std::string> envelope, const wire::LabelFeedback& label, uint32_t protocol_version);
@@ -192,6 +207,9 @@ class ScoringServer {
   std::optional<zmq::socket_t> router_;         // owned by the I/O thread once started
   std::string bound_endpoint_;
   int wake_fd_ = -1;                            // eventfd: workers -> I/O thread
+  std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread: its own replies
+                                                // need no eventfd wake-up
+  bool socket_has_more_ = false;                // I/O thread only: another frame is readable
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
@@ -213,7 +231,7 @@ class ScoringServer {
 
   std::atomic<uint64_t> requests_{0}, score_requests_{0}, labels_{0}, labels_dropped_{0}, schema_requests_{0},
       rows_scored_{0},
-      batches_{0}, batched_requests_{0}, max_batch_requests_{0}, shed_{0}, replies_{0};
+      batches_{0}, batched_requests_{0}, max_batch_requests_{0}, inline_requests_{0}, shed_{0}, replies_{0};
   std::array<std::atomic<uint64_t>, 32> errors_{};
 };
 

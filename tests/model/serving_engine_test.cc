@@ -409,3 +409,66 @@ BOOST_AUTO_TEST_CASE(NewerEpochSupersedesAHigherVersionNumberOfAnOlderEpoch) {
 }
 
 }  // namespace reflex
+
+namespace reflex {
+namespace {
+
+BOOST_AUTO_TEST_CASE(ScoresKClassModelsWithKProbabilitiesPerRow) {
+  constexpr uint32_t kClasses = 5;
+  auto model = HealableModel::CreateImageCnn(8, 8, kClasses, 3, 16);
+  BOOST_REQUIRE_MESSAGE(model.ok(), model.status().ToString());
+  auto engine = ServingEngine::Create(*model, (*model)->initial_adapter());
+  BOOST_REQUIRE_MESSAGE(engine.ok(), engine.status().ToString());
+  const size_t n = 7, cols = (*model)->input_dims();
+  std::vector<float> rows(n * cols);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<float>(i % 13) / 13.0f;
+  auto scored = (*engine)->Score({rows.data(), n, cols});
+  BOOST_REQUIRE_MESSAGE(scored.ok(), scored.status().ToString());
+  BOOST_REQUIRE_EQUAL(scored->probs.size(), n * kClasses);
+  auto direct = (*model)->Score((*model)->initial_adapter(), {rows.data(), n, cols});
+  BOOST_REQUIRE(direct.ok());
+  for (size_t i = 0; i < n; ++i) {
+    double sum = 0;
+    for (uint32_t k = 0; k < kClasses; ++k) {
+      BOOST_TEST(scored->probs[i * kClasses + k] == (*direct)[i * kClasses + k]);
+      sum += scored->probs[i * kClasses + k];
+    }
+    BOOST_TEST(std::fabs(sum - 1.0) < 1e-5);  // each row is one distribution over the K classes
+  }
+}
+
+}  // namespace
+}  // namespace reflex
+
+#include <sched.h>
+
+namespace reflex {
+namespace {
+
+BOOST_AUTO_TEST_CASE(HealsRunPinnedToTheHealCoreOnceOneIsSet) {
+  auto engine = NewEngine();
+  engine->SetHealCore(0);  // core 0 exists on every machine
+  Data drifted = Shifted(200, 3);
+  HealJob job = PermissiveJob(drifted);
+  job.policy.steps = 2;
+  std::atomic<int> cores_allowed{-1};
+  std::atomic<bool> on_core_zero{false};
+  job.on_step = [&](int) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+      cores_allowed = CPU_COUNT(&set);
+      on_core_zero = CPU_ISSET(0, &set);
+    }
+  };
+  cpu_set_t before, after;  // the caller's thread is not pinned by it
+  BOOST_REQUIRE(sched_getaffinity(0, sizeof before, &before) == 0);
+  auto outcome = engine->HealAsync(Trained().calibration, job).get();
+  BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
+  BOOST_TEST(cores_allowed.load() == 1);
+  BOOST_TEST(on_core_zero.load());
+  BOOST_REQUIRE(sched_getaffinity(0, sizeof after, &after) == 0);
+  BOOST_TEST(CPU_EQUAL(&before, &after));
+}
+
+}  // namespace
+}  // namespace reflex

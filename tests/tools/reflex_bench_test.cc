@@ -60,7 +60,8 @@ BOOST_AUTO_TEST_CASE(EverySuiteRunsAndWritesWellFormedFigures) {
     BOOST_TEST(suites.count(suite) == 1, "no figure from suite " << suite << "\n" << run.out);
   }
   for (const char* name :
-       {"gemm_peak_gflops", "roofline_rows_per_s", "forward_rows_per_s", "forward_roofline_fraction", "heal_cpu_ms", "heal_steps",
+       {"gemm_peak_gflops", "roofline_rows_per_s", "forward_rows_per_s", "forward_roofline_fraction", "forward_libtorch_rows_per_s",
+        "forward_fused_speedup", "serve_pinned_saturation_rps", "serve_pinned_half_saturation_p99_us", "heal_cpu_ms", "heal_steps",
         "heal_cpu_us_per_row", "serve_p50_us",
         "serve_p99_us", "serve_p999_us", "serve_achieved_rps", "serve_saturation_rps", "serve_half_saturation_p99_us",
         "serve_while_healing_p99_ratio", "heal_detection_rows", "heal_compute_ms", "heal_validation_ms",

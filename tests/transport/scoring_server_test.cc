@@ -310,6 +310,7 @@ BOOST_AUTO_TEST_CASE(QueueIsAlsoBoundedByRows) {
   ScoringServerOptions options;
   options.workers = 1;
   options.max_queue_rows = 10;
+  options.inline_max_rows = 0;  // (the default) the gated scorer must hold a worker, not the I/O thread
   auto server = StartServer(scorer, options);
   zmq::context_t context;
   RawPeer peer(context, server->endpoint());
@@ -461,6 +462,30 @@ BOOST_AUTO_TEST_CASE(StatsCountRowsRequestsAndReplies) {
   BOOST_TEST(stats.replies == 5u);
   BOOST_TEST(stats.errors.empty());
   BOOST_TEST(stats.shed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(LoneSmallRequestsAreScoredOnTheIoThreadAndLargerOnesByWorkers) {
+  auto scorer = std::make_shared<FakeScorer>(2);
+  auto count_inline = [&](size_t inline_max_rows, size_t rows_per_request) {
+    ScoringServerOptions options;
+    options.inline_max_rows = inline_max_rows;
+    auto server = StartServer(scorer, options);
+    auto client = Client({server->endpoint()});
+    const std::vector<float> rows(rows_per_request * 2, 0.25f);
+    for (int i = 0; i < 5; ++i) {  // one at a time: each finds the server idle
+      auto reply = client->Score(rows.data(), rows_per_request, 2, 2000ms);
+      BOOST_REQUIRE(reply.ok());
+      BOOST_TEST(reply->error == ErrorCode::kOk);
+      BOOST_TEST(reply->probabilities.size() == rows_per_request);
+    }
+    const auto stats = server->stats();
+    BOOST_TEST(stats.rows_scored == 5 * rows_per_request);
+    return stats.inline_requests;
+  };
+  BOOST_TEST(count_inline(16, 1) == 5u);   // no hand-off for a lone 1-row request
+  BOOST_TEST(count_inline(16, 17) == 0u);  // more rows than inline_max_rows: a worker scores
+  BOOST_TEST(count_inline(0, 1) == 0u);    // 0 (the default): every request goes to a worker
+  BOOST_TEST(ScoringServerOptions{}.inline_max_rows == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(StartRefusesBadOptions) {

@@ -52,6 +52,8 @@ class BenchContext {
   // serve: one replica's saturation rate at 1-row requests with batching on (0 until measured);
   // serve-while-healing loads the replica at half of it.
   double saturation_rps = 0;
+  // >= 0: the core the load generator is pinned to (load_ladder.h); -1: unpinned.
+  int loadgen_cpu = -1;
 
  private:
   BenchOptions options_;

@@ -1,5 +1,7 @@
 #include "load_generator.h"
 
+#include <sched.h>
+
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -31,7 +33,7 @@ double Micros(Clock::duration d) { return std::chrono::duration<double, std::mic
 
 nlohmann::json ToJson(const LoadOptions& o) {
   return {{"endpoint", o.endpoint}, {"rate_rps", o.rate_rps}, {"duration_s", o.duration_s},
-          {"rows_per_request", o.rows_per_request}, {"cols", o.cols}, {"seed", o.seed}, {"drain_ms", o.drain_ms}};
+          {"rows_per_request", o.rows_per_request}, {"cols", o.cols}, {"seed", o.seed}, {"drain_ms", o.drain_ms}, {"cpu", o.cpu}};
 }
 
 nlohmann::json ToJson(const LoadResult& r) {
@@ -51,6 +53,7 @@ Result<LoadOptions> LoadOptionsFromJson(const nlohmann::json& j) {
     o.cols = j.at("cols").get<uint32_t>();
     o.seed = j.value("seed", uint64_t{1});
     o.drain_ms = j.value("drain_ms", 1000);
+    o.cpu = j.value("cpu", -1);
     if (o.endpoint.empty() || !(o.rate_rps > 0) || !(o.duration_s > 0) || o.rows_per_request == 0 || o.cols == 0 ||
         o.drain_ms < 0) {
       return Status::InvalidArgument("load options need an endpoint, rate_rps > 0, duration_s > 0, rows and cols > 0");
@@ -84,6 +87,14 @@ Result<LoadResult> LoadResultFromJson(const nlohmann::json& j) {
 }
 
 Result<LoadResult> GenerateLoad(const LoadOptions& o) {
+  if (o.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(o.cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      return Status::IoError("load generator: cannot pin to core " + std::to_string(o.cpu) + ": " + std::strerror(errno));
+    }
+  }
   try {
     zmq::context_t context(1);
     zmq::socket_t dealer(context, zmq::socket_type::dealer);

@@ -6,7 +6,7 @@
 //
 // It runs in its own process (reflex-bench-loadgen, loadgen_main.cc, spawned by the serve suites
 // through RunLoadGeneratorProcess) so its CPU use and its ZeroMQ context are not the server's.
-// One thread, one DEALER socket; between sends it sleeps in ppoll(2) on the socket's ZMQ_FD
+// One thread, one DEALER socket (pinned to LoadOptions::cpu when set); between sends it sleeps in ppoll(2) on the socket's ZMQ_FD
 // with a nanosecond timeout, so replies are timestamped when they arrive.
 // Bounded: sending stops after duration_s; replies are awaited at most drain_ms more; a request
 // without a reply by then is counted as lost.
@@ -30,6 +30,7 @@ struct LoadOptions {
   uint32_t cols = 10;
   uint64_t seed = 1;
   int drain_ms = 1000;           // wait for outstanding replies after the window
+  int cpu = -1;                  // >= 0: the generator pins itself to this core (taskset-style)
 };
 
 struct LoadResult {

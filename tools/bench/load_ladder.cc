@@ -7,6 +7,7 @@ namespace reflex::bench {
 Result<LoadResult> RunLoadStep(BenchContext& ctx, const std::string& endpoint, uint32_t rows_per_request,
                                double rate_rps, double seconds) {
   LoadOptions lo;
+  lo.cpu = ctx.loadgen_cpu;
   lo.endpoint = endpoint;
   lo.rate_rps = rate_rps;
   lo.duration_s = seconds;

@@ -1,7 +1,8 @@
 // Suite "forward": rows per second of the served model on one core at several batch sizes,
 // beside the roofline: the same core's measured single-precision GEMM rate (OpenBLAS through
 // CBLAS, one thread, the thread count the model runs with) converted to rows/s with the model's
-// FLOPs per row. Reports the fraction of the roofline reached.
+// FLOPs per row. Reports the fraction of the roofline reached, and the same batches through the
+// LibTorch reference path (HealableModel::ScoreReference) with the fused forward's speed-up.
 #include <cblas.h>
 
 #include <chrono>
@@ -72,15 +73,23 @@ Status RunForwardSuite(BenchContext& ctx) {
     std::vector<float> rows(batch * cols), probs(batch);
     for (float& v : rows) v = feature(rng);
     Status status;
-    const double rate = Rate(
-        [&] {
-          Status s = model.Score(**compiled, BatchView{rows.data(), batch, cols}, probs.data());
-          if (!s.ok()) status = s;
-        },
-        static_cast<double>(batch), seconds);
+    // Score: the fused forward where the parts are built in; ScoreReference: LibTorch for every
+    // part (what Score ran before the fused forward), measured in the same run for the ratio.
+    auto rate_of = [&](Status (HealableModel::*score)(const CompiledAdapter&, BatchView, float*) const) {
+      return Rate(
+          [&] {
+            Status s = (model.*score)(**compiled, BatchView{rows.data(), batch, cols}, probs.data());
+            if (!s.ok()) status = s;
+          },
+          static_cast<double>(batch), seconds);
+    };
+    const double rate = rate_of(&HealableModel::Score);
+    const double libtorch = rate_of(&HealableModel::ScoreReference);
     if (!status.ok()) return status;
     report.Add("forward_rows_per_s", rate, "rows/s", {{"batch", batch}, {"threads", 1}});
     report.Add("forward_roofline_fraction", rate / roofline_rows, "ratio", {{"batch", batch}, {"threads", 1}});
+    report.Add("forward_libtorch_rows_per_s", libtorch, "rows/s", {{"batch", batch}, {"threads", 1}});
+    report.Add("forward_fused_speedup", rate / libtorch, "ratio", {{"batch", batch}, {"threads", 1}});
   }
   return Status();
 }

@@ -5,6 +5,11 @@
 // swaps it) while Reflex heals (its default policy on 100 drifted rows, no labels) run back to
 // back on another thread of the same process. Reports the ratio of p99 disturbed to p99 quiet,
 // each the median over the rounds, and the original's ratio measured by original_style.py.
+// Then the same quiet/healing pair pinned (figures with heal_priority "pinned"): a second replica
+// whose threads are all on core 0, the load generator and the heal thread on core 1, so the
+// heal never runs on the serving core; its ratio is against the pinned quiet windows.
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -58,6 +63,48 @@ class Repeater {
 
 }  // namespace
 
+// The pinned pair: a replica started from a thread pinned to core 0 (its threads inherit the
+// mask), the load generator on core 1, and `heal_window(endpoint, 1)` running heals pinned to
+// core 1. Adds healing_p99_*_us and serve_while_healing_p99_ratio with heal_priority "pinned".
+template <typename HealWindow>
+Status RunPinnedWindows(BenchContext& ctx, int rounds, double rate, double window, const nlohmann::json& params,
+                        HealWindow heal_window) {
+  cpu_set_t usable;
+  if (sched_getaffinity(0, sizeof usable, &usable) != 0 || !CPU_ISSET(0, &usable) || !CPU_ISSET(1, &usable)) {
+    ctx.report().Note("serve-while-healing pinned windows skipped: cores 0 and 1 are not both usable");
+    return Status();
+  }
+  REFLEX_RETURN_IF_ERROR(PinThisThreadToCore(0));
+  auto bundle = ctx.Bundle();
+  auto replica = bundle.ok() ? ServedReplica::Start(*bundle, true, 2) : Result<std::unique_ptr<ServedReplica>>(bundle.status());
+  sched_setaffinity(0, sizeof usable, &usable);
+  if (!replica.ok()) return replica.status();
+  ctx.loadgen_cpu = 1;
+  std::vector<double> quiet, healing;
+  Status status;
+  for (int i = 0; i < rounds && status.ok(); ++i) {
+    auto q = RunLoadStep(ctx, (*replica)->endpoint(), 1, rate, window);
+    auto h = q.ok() ? heal_window((*replica)->endpoint(), 1) : q;
+    if (!h.ok()) {
+      status = h.status();
+      break;
+    }
+    quiet.push_back(q->p99_us);
+    healing.push_back(h->p99_us);
+  }
+  ctx.loadgen_cpu = -1;
+  REFLEX_RETURN_IF_ERROR(status);
+  nlohmann::json p = params;
+  p["heal_priority"] = "pinned";
+  p["server_core"] = 0;
+  p["heal_and_loadgen_core"] = 1;
+  const double quiet_p99 = Median(quiet);
+  ctx.report().Add("healing_p99_without_us", quiet_p99, "us", p);
+  ctx.report().Add("healing_p99_with_us", Median(healing), "us", p);
+  ctx.report().Add("serve_while_healing_p99_ratio", quiet_p99 > 0 ? Median(healing) / quiet_p99 : 0, "ratio", p);
+  return Status();
+}
+
 Status RunServeWhileHealingSuite(BenchContext& ctx) {
   auto bundle = ctx.Bundle();
   if (!bundle.ok()) return bundle.status();
@@ -92,6 +139,8 @@ Status RunServeWhileHealingSuite(BenchContext& ctx) {
   const uint64_t version_before = (*replica)->served_version();
   // One disturbed window: swaps every 100 ms plus, when `heals`, back-to-back heals at `nice`
   // (0: normal priority).
+  std::string serving = endpoint;  // the replica the windows load
+  int heal_core = -1;                // >= 0: the heal thread pins itself there
   auto disturbed = [&](bool heals_on, int nice) -> Result<LoadResult> {
     Status swap_status, heal_status;
     Repeater swapper(std::chrono::milliseconds(100), [&] {
@@ -100,13 +149,14 @@ Status RunServeWhileHealingSuite(BenchContext& ctx) {
     });
     Repeater healer(std::chrono::milliseconds(heals_on ? 0 : 10), [&, lowered = false]() mutable {
       if (!heals_on) return;
-      if (nice > 0 && !lowered) lowered = LowerThisThreadPriority(nice).ok();
+      if (!lowered) lowered = (nice <= 0 || LowerThisThreadPriority(nice).ok()) &&
+                              (heal_core < 0 || PinThisThreadToCore(heal_core).ok());
       const auto t0 = std::chrono::steady_clock::now();
       auto outcome = Heal(*b.model, *b.calibration, job);
       heal_seconds = heal_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (!outcome.ok()) heal_status = outcome.status();
     });
-    auto busy = RunLoadStep(ctx, endpoint, 1, rate, window);
+    auto busy = RunLoadStep(ctx, serving, 1, rate, window);
     swapper.Stop();
     healer.Stop();
     swaps += swapper.count();
@@ -151,6 +201,11 @@ Status RunServeWhileHealingSuite(BenchContext& ctx) {
              {{"published", swaps}, {"period_ms", 100}});
   report.Add("healing_heals_run", static_cast<double>(heals), "heals", heal_params);
   if (heals > 0) report.Add("heal_ms", 1000 * heal_seconds / static_cast<double>(heals), "ms", heal_params);
+  REFLEX_RETURN_IF_ERROR(RunPinnedWindows(ctx, rounds, rate, window, params, [&](const std::string& ep, int core) {
+    serving = ep;
+    heal_core = core;
+    return disturbed(true, 0);
+  }));
   auto original = ctx.Original();
   if (original.ok()) {
     report.Add("original_heal_ms", (*original)["heal_ms"].get<double>(), "ms", {{"rows", 100}, {"steps", 5}});
