@@ -20,11 +20,18 @@
 namespace reflex::fused {
 namespace {
 
+// x clamped to [lo, hi], except that NaN stays NaN (std::min/std::max would turn it into a bound,
+// so a row whose pre-activation overflowed to NaN would score finite where LibTorch gives NaN, and
+// the scoring server could not refuse it as non-finite). Compiles to a branch-free select.
+__attribute__((always_inline)) inline float ClampKeepNan(float x, float lo, float hi) {
+  return x > hi ? hi : (x < lo ? lo : x);
+}
+
 // exp(x) for x in [-87, 87]: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2, and a
 // degree-6 polynomial for e^r (about 1 ulp), scaled by 2^n through the exponent bits. Branch
 // free, so loops over it vectorise.
 __attribute__((always_inline)) inline float ExpBounded(float x) {
-  x = std::min(87.0f, std::max(-87.0f, x));
+  x = ClampKeepNan(x, -87.0f, 87.0f);
   const float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   const float n = (x * 1.44269504088896341f + kRound) - kRound;
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
@@ -53,7 +60,10 @@ void AddBias(float* y, const float* b, size_t n, size_t k, Activation act) {
   for (size_t i = 0; i < n; ++i) {
     float* row = y + i * k;
     if (act == Activation::kRelu) {
-      for (size_t j = 0; j < k; ++j) row[j] = std::max(0.0f, row[j] + b[j]);
+      for (size_t j = 0; j < k; ++j) {
+        const float v = row[j] + b[j];
+        row[j] = v < 0.0f ? 0.0f : v;  // NaN stays NaN, as in LibTorch's relu
+      }
     } else {
       for (size_t j = 0; j < k; ++j) row[j] += b[j];
     }
@@ -85,7 +95,7 @@ REFLEX_VECTOR_CLONES
 void TanhInPlace(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     // tanh(v) = (e^{2v} - 1) / (e^{2v} + 1); |v| > 9 is +-1 to float precision.
-    const float v = std::min(9.0f, std::max(-9.0f, x[i]));
+    const float v = ClampKeepNan(x[i], -9.0f, 9.0f);
     const float e = ExpBounded(2.0f * v);
     x[i] = (e - 1.0f) / (e + 1.0f);
   }
