@@ -113,7 +113,9 @@ class Conformance(unittest.TestCase):
         self.run_dir = tempfile.mkdtemp(prefix="reflex-conformance-")
         subprocess.run([os.path.join(BIN, "reflex-bundle"), "--scenario", "recalibration", "--seed", "1",
                         "--out", self.run_dir], check=True, capture_output=True, timeout=120)
-        self.cluster = Cluster(BIN, REPO, self.run_dir, replicas=1, healers=0)
+        # Plain sockets (security.insecure): the messages as PROTOCOL.md §1-9 describe them; the CURVE
+        # test below turns CURVE on itself, with keys it makes (§10).
+        self.cluster = Cluster(BIN, REPO, self.run_dir, replicas=1, healers=0, secure=False)
         self.ctx = zmq.Context()
         self.sockets = []
 
@@ -371,7 +373,10 @@ class Conformance(unittest.TestCase):
             shutil.copy(os.path.join(keys, name + ".pub"), os.path.join(keys, folder))
         self.assertEqual(os.stat(os.path.join(keys, "client.key")).st_mode & 0o777, 0o600)
         # The configs' defaults name exactly this layout (keys/..., relative to the run folder).
-        c.extra = {"coordinator": ["security.curve=true"], "replica": ["security.curve=true"]}
+        # CURVE on (TLS on the actor links is not what this test is about: off, with its warning).
+        c.secure = True
+        c.extra = {"coordinator": ["security.curve=true", "security.tls=false"],
+                   "replica": ["security.curve=true", "security.tls=false"]}
         coordinator_pub, replica_pub = os.path.join(keys, "coordinator.pub"), os.path.join(keys, "replica.pub")
         c.start_coordinator()
         c.start_replica(1)
